@@ -1,0 +1,1 @@
+"""The SQLite store: schema, the batch writer, and read-only readers. Imports no UI package."""
