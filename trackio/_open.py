@@ -56,7 +56,7 @@ def open_project_run(*, directory: Path, project: str, canon: str, name, group, 
     run = Run(project=project, canon=canon, path=path, run_id=opened.run_id, name=opened.name,
               group=group if group is not None else merged.get("_Group"), config=config,
               created_at=opened.created_at,
-              next_step=(opened.max_step + 1) if opened.max_step is not None else 0, space_id=space_id,
+              next_step=min(opened.max_step + 1, 2**63 - 1) if opened.max_step is not None else 0, space_id=space_id,
               webhook_url=webhook_url, webhook_min_level=webhook_min_level, media_root=directory / "media")
     run._resumed = opened.resumed
     run._name_taken = opened.name_taken and not opened.resumed

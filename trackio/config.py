@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from .values import to_json_safe
-
 _MISSING = object()
 
 
@@ -36,6 +34,8 @@ class Config(dict):
                 continue
         else:
             items = []
+        from .values import to_json_safe
+
         return version, {str(k): to_json_safe(v) for k, v in items}
 
     def __getattr__(self, name: str):

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 import threading
-import time
-import uuid
+from time import time_ns as _time_ns
 import warnings
 from collections.abc import Mapping
 
-from . import context_vars, webhooks
 from .alerts import AlertLevel, alert_line, invalid_level_text, parse_level, rank
 from .config import Config
 from .console import say
-from .store.timefmt import format_ts
-from .store.writer import ALERT, METRIC, SYSTEM
+from .store import ALERT, METRIC, SYSTEM
 from .values import check_step, process_metrics
 
+_INT64_MAX = 2**63 - 1
 FINISH_TIMEOUT = 30.0  # seconds finish() waits for the final commit
 WEBHOOK_WAIT = 5.0  # seconds finish() waits for pending webhook deliveries
 
@@ -105,7 +103,7 @@ class Run:
         self._log(metrics, step, 3)
 
     def _log(self, metrics, step, stacklevel: int) -> None:
-        t = time.time()
+        t = _time_ns() // 1000
         if self._finished:
             warnings.warn(f"trackio.log() called on finished run '{self.name}'; values dropped.",
                           UserWarning, stacklevel=stacklevel)
@@ -129,7 +127,8 @@ class Run:
                 row, warns = {}, [f"trackio.log() failed to process metrics: {e}"]
             self._enqueue((METRIC, t, s, row))
             if s >= self._next:
-                self._next = s + 1
+                # The implicit step never leaves the signed 64-bit range: after 2**63 - 1 it repeats.
+                self._next = s + 1 if s < _INT64_MAX else s
             self._last_step = s
         if bad_step is not None:
             warnings.warn(f"trackio.log() ignored invalid step {bad_step!r} (steps must be integers); "
@@ -143,7 +142,7 @@ class Run:
         self._log_system(metrics, 3)
 
     def _log_system(self, metrics, stacklevel: int) -> None:
-        t = time.time()
+        t = _time_ns() // 1000
         if self._finished:
             warnings.warn(f"trackio.log_system() called on finished run '{self.name}'; values dropped.",
                           UserWarning, stacklevel=stacklevel)
@@ -169,7 +168,7 @@ class Run:
         self._alert(title, text, level, step, webhook_url, 3)
 
     def _alert(self, title, text, level, step, webhook_url, stacklevel: int) -> None:
-        t = time.time()
+        t = _time_ns() // 1000
         try:
             lvl = parse_level(level)
             if lvl is None:
@@ -184,13 +183,18 @@ class Run:
                 warnings.warn(f"trackio.alert() called on finished run '{self.name}'; alert not stored.",
                               UserWarning, stacklevel=stacklevel)
                 return
+            import uuid
+
             with self._lock:
                 self._enqueue((ALERT, t, title, text, lvl.value, int(step), uuid.uuid4().hex))
             url = webhook_url or self._webhook_url
             if url and (self._webhook_min is None or rank(lvl) >= rank(self._webhook_min)):
+                from . import webhooks
+                from .store.timefmt import format_us
+
                 body = webhooks.payload(url, {"level": lvl.value, "title": title, "text": text,
                                               "project": self.project, "run": self.name, "step": int(step),
-                                              "timestamp": format_ts(t)})
+                                              "timestamp": format_us(t)})
                 webhooks.sender().submit(url, body, title)
         except Exception as e:
             warnings.warn(f"trackio.alert() failed: {e}", UserWarning, stacklevel=stacklevel)
@@ -219,6 +223,8 @@ class Run:
             if not ok:
                 warnings.warn("Could not flush all logs within 30s. Some data may be buffered locally.",
                               UserWarning, stacklevel=3)
+        from . import webhooks
+
         webhooks.wait_pending(WEBHOOK_WAIT)
         for hook in self._on_finish:
             try:

@@ -9,7 +9,6 @@ Problems never raise: they are collected as warning texts for the caller to emit
 from __future__ import annotations
 
 from collections.abc import Mapping
-from enum import Enum
 
 RESERVED_KEYS = frozenset({"project", "run", "timestamp", "step", "time", "metrics"})
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
@@ -173,6 +172,8 @@ def to_json_safe(obj, _depth: int = 0):
         return nonfinite(obj)
     if _depth > 50:
         return str(obj)
+    from enum import Enum
+
     if isinstance(obj, Enum):
         return to_json_safe(obj.value, _depth + 1)
     if isinstance(obj, float):

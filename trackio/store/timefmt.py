@@ -19,8 +19,12 @@ _cache_prefix = ""
 
 def format_ts(t: float) -> str:
     """Format a POSIX time in seconds as our timestamp string (UTC, microseconds, ``+00:00``)."""
+    return format_us(round(t * 1_000_000))
+
+
+def format_us(us_total: int) -> str:
+    """Format integer microseconds since the epoch as our timestamp string."""
     global _cache_sec, _cache_prefix
-    us_total = round(t * 1_000_000)
     sec, us = divmod(us_total, 1_000_000)
     if sec != _cache_sec:
         # Built once per second; the per-row cost is then one string join.
@@ -29,9 +33,14 @@ def format_ts(t: float) -> str:
     return f"{_cache_prefix}.{us:06d}+00:00"
 
 
+def now_us() -> int:
+    """The current time in integer microseconds since the epoch (what queued rows carry)."""
+    return time.time_ns() // 1000
+
+
 def now_ts() -> str:
     """The current time as our timestamp string."""
-    return format_ts(time.time())
+    return format_us(time.time_ns() // 1000)
 
 
 _ISO = re.compile(

@@ -1,10 +1,13 @@
-"""The per-run batch writer: one daemon thread that owns the run's SQLite connection.
+"""The per-run batch writer: a two-stage pipeline that owns the run's SQLite connection.
 
 ``log()`` only appends a tuple to :attr:`Writer.queue` (a ``collections.deque``; ``append`` is atomic).
-The thread wakes every :data:`FLUSH_INTERVAL` seconds (or at once when asked), serialises what is
-queued to compact JSON and commits it, plus a dirty config and a heartbeat due every
-:data:`HEARTBEAT_INTERVAL` seconds, in one ``BEGIN IMMEDIATE`` transaction (contract §2.7).
-``SQLITE_BUSY`` is retried with backoff for as long as it takes; queued rows are never dropped.
+Stage 1 (*prepare* thread) wakes every :data:`FLUSH_INTERVAL` seconds, or at once when asked or when a
+backlog builds, drains the queue and serialises it: metric rows become one JSON array text, system
+rows and alerts parameter tuples, plus a dirty config and a heartbeat due every
+:data:`HEARTBEAT_INTERVAL` seconds. Stage 2 (*commit* thread) commits prepared batches, all that are
+waiting, in one ``BEGIN IMMEDIATE`` transaction (contract §2.7). The split lets SQLite's work (which
+releases Python's GIL) overlap the training loop and the next batch's serialisation (which need it).
+``SQLITE_BUSY`` is retried with backoff for as long as it takes; prepared batches are never dropped.
 """
 
 from __future__ import annotations
@@ -17,22 +20,39 @@ import time
 import warnings
 from collections import deque
 
+from . import ALERT, METRIC, SYSTEM  # noqa: F401 - queue item kinds, re-exported
 from .schema import is_busy
-from .timefmt import format_ts, now_ts
+from .timefmt import format_us, now_ts
 
 FLUSH_INTERVAL = 0.1  # seconds between wake-ups; the contract's bound is 0.25 s
 HEARTBEAT_INTERVAL = 5.0  # seconds
-
-# Queue item kinds: (KIND, call time in s since epoch, ...)
-METRIC, SYSTEM, ALERT = 0, 1, 2
+BACKLOG = 2000  # queued items at which stage 1 prepares again at once instead of sleeping
+MAX_BATCH = 20000  # metric rows per prepared batch, so serialisation and commits interleave
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _encode_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
+
+# One statement inserts a whole batch: the rows travel as one JSON array of ``[timestamp, step,
+# {metrics}]`` and SQLite splits and stores them in C without taking the GIL per row (a plain
+# executemany re-takes it for every row, which a training loop holding the GIL makes slow).
+# SQLite's JSON functions return each object's text exactly as encoded.
+_INSERT_BATCH = (
+    "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) "
+    "SELECT ?1, value->>0, ?2, value->>1, value->>2 FROM json_each(?3)"
+)
 
 
 def encode_json(obj) -> str:
     """Compact UTF-8 JSON text as stored in the ``metrics``/``config`` columns (no NaN tokens)."""
     return _encode(obj)
+
+
+class _Batch:
+    __slots__ = ("metrics", "system", "alerts", "config_json", "beat", "final", "seq")
+
+    def __init__(self, metrics, system, alerts, config_json, beat, final, seq):
+        self.metrics, self.system, self.alerts = metrics, system, alerts
+        self.config_json, self.beat, self.final, self.seq = config_json, beat, final, seq
 
 
 class Writer:
@@ -43,6 +63,7 @@ class Writer:
         run_id: 32-hex run id; run_name: the run's name (written into every row).
         config: the run's config, an object with a ``_version`` counter and ``snapshot()`` returning
             ``(version, JSON-safe dict)``; polled each wake, a changed version is upserted into ``configs``.
+        created_at: the run's creation timestamp (for a ``configs`` row it may have to insert).
         owns_status: when False (a forked child), the writer never touches ``runs.status``.
     """
 
@@ -58,14 +79,21 @@ class Writer:
         self._config_version = None
         self._next_heartbeat = time.monotonic() + HEARTBEAT_INTERVAL
         self._wake = threading.Event()
-        self._idle = threading.Condition()
+        self._cond = threading.Condition()
+        self._batches: deque = deque()
+        self._drains = 0  # completed stage-1 cycles
+        self._prepared = 0  # sequence number of the last prepared batch
+        self._committed = 0  # sequence number of the last committed batch
         self._final_status: str | None = None
         self._stop = False
-        self._pending: tuple[list, list, list] | None = None
         self._warned = False
-        self._generation = 0  # bumped after each successful commit
-        self._thread = threading.Thread(target=self._loop, name=f"trackio-writer-{run_id[:8]}", daemon=True)
-        self._thread.start()
+        name = run_id[:8]
+        self._prepare_thread = threading.Thread(target=self._prepare_loop, name=f"trackio-prepare-{name}",
+                                                daemon=True)
+        self._commit_thread = threading.Thread(target=self._commit_loop, name=f"trackio-commit-{name}",
+                                               daemon=True)
+        self._prepare_thread.start()
+        self._commit_thread.start()
 
     def mark_config_saved(self, version: int) -> None:
         """Record that the config at ``version`` is already stored (written by ``init``)."""
@@ -75,136 +103,164 @@ class Writer:
     def flush(self, timeout: float) -> bool:
         """Commit everything queued before this call; True if that landed within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
-        with self._idle:
-            # A commit cycle already running may have drained before our rows arrived: wait for one
-            # that starts after this point, i.e. two completed cycles.
-            target = self._generation + 2
-            while self._generation < target:
+        with self._cond:
+            # A stage-1 cycle already running may have drained before our rows arrived: wait for
+            # one that starts after this point (two completed cycles), then for its commit.
+            target = self._drains + 2
+            while self._drains < target or self._committed < self._prepared:
                 left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
+                if left <= 0 or not self._commit_thread.is_alive():
                     return False
-                self._wake.set()
-                self._idle.wait(min(left, 0.05))
+                if self._drains < target:
+                    self._wake.set()
+                self._cond.wait(min(left, 0.05))
             return True
 
     def close(self, status: str | None, timeout: float) -> bool:
-        """Commit everything, record ``status`` (``finished``) if given, stop the thread.
+        """Commit everything, record ``status`` (``finished``) if given, stop both threads.
 
-        Returns True if it completed within ``timeout`` seconds; otherwise the thread keeps trying in
+        Returns True if that completed within ``timeout`` seconds; otherwise the threads keep trying in
         the background until the process exits.
         """
+        deadline = time.monotonic() + timeout
         self._final_status = status
         self._stop = True
         self._wake.set()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+        self._prepare_thread.join(timeout)
+        self._commit_thread.join(max(deadline - time.monotonic(), 0.0))
+        return not self._commit_thread.is_alive()
 
-    # -- the thread ------------------------------------------------------------------------------
-    def _is_drained(self) -> bool:
-        return not self.queue and self._pending is None
-
-    def _loop(self) -> None:
+    # -- stage 1: drain and serialise --------------------------------------------------------------
+    def _prepare_loop(self) -> None:
         while True:
-            self._wake.wait(FLUSH_INTERVAL)
+            if len(self.queue) < BACKLOG:
+                self._wake.wait(FLUSH_INTERVAL)
             self._wake.clear()
             stopping = self._stop
             try:
-                self._commit(final=stopping)
-            except Exception as e:  # never let the thread die: keep the rows and retry
-                if not self._warned:
-                    self._warned = True
-                    warnings.warn(f"trackio could not write to its database yet ({e}); retrying.", stacklevel=1)
+                while True:
+                    batch = self._prepare(final=stopping)
+                    if batch is not None:
+                        with self._cond:
+                            self._batches.append(batch)
+                            self._prepared = batch.seq
+                            self._cond.notify_all()
+                    if not self.queue or batch is None:
+                        break
+            except Exception as e:  # keep the thread alive; the rows stay queued
+                self._warn(e)
                 time.sleep(0.2)
                 continue
-            with self._idle:
-                self._generation += 1
-                self._idle.notify_all()
-            if stopping and self._is_drained():
+            with self._cond:
+                self._drains += 1
+                self._cond.notify_all()
+            if stopping:
+                return
+
+    def _prepare(self, final: bool) -> _Batch | None:
+        q = self.queue
+        metrics, system, alerts = [], [], []
+        rid, rname = self._run_id, self._run_name
+        popleft = q.popleft
+        for _ in range(min(len(q), MAX_BATCH)):
+            item = popleft()
+            kind = item[0]
+            if kind == METRIC:
+                metrics.append(item)
+            elif kind == SYSTEM:
+                system.append((rid, format_us(item[1]), rname, _dumps(item[2])))
+            else:
+                _, t, title, text, level, step, alert_id = item
+                alerts.append((rid, format_us(t), rname, title, text, level, step, alert_id))
+        final = final and not q
+        config_json = None
+        if self._config._version != self._config_version:
+            version, snapshot = self._config.snapshot()
+            config_json = encode_json(snapshot)
+            self._config_version = version
+        now = time.monotonic()
+        beat = now >= self._next_heartbeat
+        if beat:
+            self._next_heartbeat = now + HEARTBEAT_INTERVAL
+        if not (metrics or system or alerts or config_json or beat or final):
+            return None
+        text = _encode_metric_items(metrics) if metrics else None
+        return _Batch(text, system, alerts, config_json, beat, final, self._prepared + 1)
+
+    # -- stage 2: commit -----------------------------------------------------------------------------
+    def _commit_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._batches:
+                    if self._stop and not self._prepare_thread.is_alive():
+                        break
+                    self._cond.wait(0.25)
+                batches = list(self._batches)
+            if batches:
+                try:
+                    self._commit(batches)
+                except Exception as e:  # never let the thread die: keep the batches and retry
+                    self._warn(e)
+                    time.sleep(0.2)
+                    continue
+                with self._cond:
+                    for _ in batches:
+                        self._batches.popleft()
+                    self._committed = batches[-1].seq
+                    self._cond.notify_all()
+            if any(b.final for b in batches) or (self._stop and not self._prepare_thread.is_alive()
+                                                 and not self._batches and not self.queue):
                 try:
                     self._conn.close()
                 except Exception:
                     pass
                 return
 
-    def _drain(self):
-        q = self.queue
-        metrics, system, alerts = [], [], []
-        rid, rname = self._run_id, self._run_name
-        popleft = q.popleft
-        for _ in range(len(q)):
-            item = popleft()
-            kind = item[0]
-            if kind == METRIC:
-                metrics.append((rid, format_ts(item[1]), rname, item[2], _dumps(item[3])))
-            elif kind == SYSTEM:
-                system.append((rid, format_ts(item[1]), rname, _dumps(item[2])))
-            else:
-                _, t, title, text, level, step, alert_id = item
-                alerts.append((rid, format_ts(t), rname, title, text, level, step, alert_id))
-        return metrics, system, alerts
-
-    def _commit(self, final: bool) -> None:
-        if self._pending is None:
-            self._pending = self._drain()
-        elif self.queue:
-            more = self._drain()
-            self._pending = tuple(a + b for a, b in zip(self._pending, more))
-        metrics, system, alerts = self._pending
-        config_dirty = self._config._version != self._config_version
-        now = time.monotonic()
-        beat = now >= self._next_heartbeat
-        if not (metrics or system or alerts or config_dirty or beat or final):
-            self._pending = None
-            return
-        config_json = None
-        if config_dirty:
-            version, snapshot = self._config.snapshot()
-            config_json = encode_json(snapshot)
+    def _commit(self, batches: list[_Batch]) -> None:
         conn = self._conn
         delay = 0.005
         while True:
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
-                    self._write(conn, metrics, system, alerts, config_json, beat or final, final)
+                    for batch in batches:
+                        self._write(conn, batch)
                     conn.execute("COMMIT")
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-                break
+                return
             except sqlite3.OperationalError as e:
                 if not is_busy(e):
                     raise
                 time.sleep(delay)
                 delay = min(delay * 2, 0.25)
-        self._pending = None
-        if config_dirty:
-            self._config_version = version
-        if beat:
-            self._next_heartbeat = now + HEARTBEAT_INTERVAL
 
-    def _write(self, conn, metrics, system, alerts, config_json, beat, final) -> None:
-        if metrics:
-            _insert(conn, "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?,?,?,?,?)",
-                    metrics, 4)
-        if system:
+    def _write(self, conn, b: _Batch) -> None:
+        if b.metrics:
+            conn.execute(_INSERT_BATCH, (self._run_id, self._run_name, b.metrics))
+        if b.system:
             _insert(conn, "INSERT INTO system_metrics (run_id, timestamp, run_name, metrics) VALUES (?,?,?,?)",
-                    system, 3)
-        if alerts:
-            conn.executemany(
-                "INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
-                "VALUES (?,?,?,?,?,?,?,?)", alerts)
-        if config_json is not None:
-            upsert_config(conn, self._run_id, self._run_name, config_json, self._created_at)
+                    b.system, 3)
+        if b.alerts:
+            _insert(conn, "INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
+                    "VALUES (?,?,?,?,?,?,?,?)", b.alerts, None)
+        if b.config_json is not None:
+            upsert_config(conn, self._run_id, self._run_name, b.config_json, self._created_at)
         if not self._owns_status:
             return
         ts = now_ts()
-        if final and self._final_status:
+        if b.final and self._final_status:
             conn.execute("UPDATE runs SET status=?, finished_at=?, heartbeat_at=? WHERE id=?",
                          (self._final_status, ts, ts, self._run_id))
-        elif beat:
+        elif b.beat:
             conn.execute("UPDATE runs SET heartbeat_at=?, pid=?, status='running' WHERE id=? AND status != 'finished'",
                          (ts, os.getpid(), self._run_id))
+
+    def _warn(self, error: Exception) -> None:
+        if not self._warned:
+            self._warned = True
+            warnings.warn(f"trackio could not write to its database yet ({error}); retrying.", stacklevel=1)
 
 
 def _dumps(obj) -> str:
@@ -214,21 +270,39 @@ def _dumps(obj) -> str:
         return json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
+def _encode_metric_items(items: list) -> str:
+    """One JSON array text of ``[timestamp, step, {metrics}]`` for queued ``(METRIC, µs, step, row)``."""
+    rows = [(format_us(us), step, row) for _, us, step, row in items]
+    try:
+        text = _encode(rows)
+        text.encode("utf-8")
+        return text
+    except (TypeError, ValueError, UnicodeEncodeError):
+        # A lone surrogate (not UTF-8 encodable) or an unexpected value: encode row by row and give
+        # only the offending rows \\u escapes, so nothing is lost and other rows keep their text.
+        parts = []
+        for row in rows:
+            one = _dumps(row)
+            try:
+                one.encode("utf-8")
+            except UnicodeEncodeError:
+                one = _encode_ascii(json.loads(one))
+            parts.append(one)
+        return "[" + ",".join(parts) + "]"
+
+
 def _insert(conn, sql, rows, json_col) -> None:
     try:
         conn.executemany(sql, rows)
     except UnicodeEncodeError:
-        # A string with a lone surrogate cannot be stored as UTF-8: store that row's JSON with
-        # \\u escapes instead (still valid JSON, nothing lost).
         for row in rows:
-            try:
-                conn.execute(sql, row)
-            except UnicodeEncodeError:
-                fixed = list(row)
-                fixed[json_col] = _encode_ascii(json.loads(row[json_col]))
-                fixed = [v.encode("utf-8", "backslashreplace").decode() if isinstance(v, str) and i != json_col
-                         else v for i, v in enumerate(fixed)]
-                conn.execute(sql, fixed)
+            fixed = [v.encode("utf-8", "backslashreplace").decode() if isinstance(v, str) else v for v in row]
+            if json_col is not None:
+                try:
+                    fixed[json_col] = _encode_ascii(json.loads(row[json_col]))
+                except ValueError:
+                    pass
+            conn.execute(sql, fixed)
 
 
 def upsert_config(conn, run_id: str, run_name: str, config_json: str, created_at: str) -> None:

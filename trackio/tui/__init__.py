@@ -1,0 +1,1 @@
+"""Placeholder: the tui package arrives with its issue."""

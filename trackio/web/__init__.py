@@ -1,0 +1,1 @@
+"""Placeholder: the web package arrives with its issue."""
