@@ -107,14 +107,18 @@ class Writer:
             # A stage-1 cycle already running may have drained before our rows arrived: wait for
             # one that starts after this point (two completed cycles), then for its commit.
             target = self._drains + 2
-            while self._drains < target or self._committed < self._prepared:
+            want = None
+            while True:
+                if want is None and self._drains >= target:
+                    want = self._prepared
+                if want is not None and self._committed >= want:
+                    return True
                 left = deadline - time.monotonic()
                 if left <= 0 or not self._commit_thread.is_alive():
                     return False
-                if self._drains < target:
+                if want is None:
                     self._wake.set()
                 self._cond.wait(min(left, 0.05))
-            return True
 
     def close(self, status: str | None, timeout: float) -> bool:
         """Commit everything, record ``status`` (``finished``) if given, stop both threads.
