@@ -13,8 +13,7 @@ import time
 from datetime import datetime, timezone
 
 _UTC = timezone.utc
-_cache_sec = -1
-_cache_prefix = ""
+_cache = (-1, "")  # (second, "YYYY-MM-DDTHH:MM:SS"): one tuple, so threads never see a torn pair
 
 
 def format_ts(t: float) -> str:
@@ -24,13 +23,14 @@ def format_ts(t: float) -> str:
 
 def format_us(us_total: int) -> str:
     """Format integer microseconds since the epoch as our timestamp string."""
-    global _cache_sec, _cache_prefix
+    global _cache
     sec, us = divmod(us_total, 1_000_000)
-    if sec != _cache_sec:
+    cached_sec, prefix = _cache
+    if sec != cached_sec:
         # Built once per second; the per-row cost is then one string join.
-        _cache_prefix = datetime.fromtimestamp(sec, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        _cache_sec = sec
-    return f"{_cache_prefix}.{us:06d}+00:00"
+        prefix = datetime.fromtimestamp(sec, _UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _cache = (sec, prefix)
+    return f"{prefix}.{us:06d}+00:00"
 
 
 def now_us() -> int:
