@@ -106,10 +106,15 @@ def test_run_demo_without_scikit_learn_says_how_to_install(trackio_dir):
     assert not trackio_dir.exists(), "nothing written"
 
 
-def test_live_demo_trains_in_background_processes_and_stops_them_when_the_dashboard_closes(trackio_dir):
+def test_live_demo_trains_in_background_processes_and_stops_them_when_the_dashboard_closes(
+        trackio_dir, tmp_path, monkeypatch, capsys):
     """The dashboard is another helper's; here a stand-in watches the store like a user would and
     'quits' once every run is visibly training. The background runs must then be finished cleanly."""
+    import tempfile
+
     from trackio.demo import _run_live
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the training log goes there
 
     names = {"baseline": "b", "small-lr": "s", "lr-range-test": "r"}
     seen = {}
@@ -129,6 +134,9 @@ def test_live_demo_trains_in_background_processes_and_stops_them_when_the_dashbo
     assert sorted(_runs(trackio_dir, "live")) == [("b", "finished"), ("r", "finished"), ("s", "finished")]
     counts = dict(db_rows(trackio_dir, "live", "SELECT run_name, max(step) FROM metrics GROUP BY run_name"))
     assert all(5 <= counts[n] < 100_000 for n in "bsr")
+    (log,) = tmp_path.glob("trackio-demo-*.log")
+    assert f"* Demo stopped. Training output: {log}" in capsys.readouterr().out
+    assert "* Created new run: b" in log.read_text()
 
 
 def test_run_demo_live_without_a_terminal_trains_in_the_foreground(trackio_dir):
