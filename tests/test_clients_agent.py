@@ -77,8 +77,8 @@ def test_agent_polls_each_alert_exactly_once_and_reads_the_snapshot(trackio_dir,
 
 @needs_cli
 def test_agent_stops_training_on_error(trackio_dir, tmp_path):
-    """A training that keeps going after its ERROR alert (the example's torch script stops itself, so
-    use the demo's long baseline plus an injected alert): the agent terminates it; the run ends finished."""
+    """A training script that raises an ERROR alert but keeps going (the demo and the torch example stop
+    themselves): the agent terminates it."""
     script = tmp_path / "train.py"
     script.write_text(
         "import time, trackio\n"

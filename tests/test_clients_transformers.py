@@ -7,6 +7,10 @@ model is built from a small config and the data set is random tokens.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +29,17 @@ from transformers import (  # noqa: E402
 from transformers.integrations.integration_utils import rewrite_logs  # noqa: E402
 
 SEQ = 16
+TRACKIO = str(Path(sys.executable).with_name("trackio"))
+
+
+def _cli_works() -> bool:
+    try:
+        return subprocess.run([TRACKIO, "--version"], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+needs_cli = pytest.mark.skipif(not _cli_works(), reason="needs the trackio CLI (issue 3), not in this build yet")
 # Keys TrackioCallback drops from on_log (transformers' own list of end-of-training summaries).
 SUMMARY_KEYS = {"train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos"}
 
@@ -216,3 +231,33 @@ def test_space_id_reaches_transformers_and_trl(trackio_dir, tmp_path, monkeypatc
     assert rows == [(3,)]
     assert db_rows(trackio_dir, "hf-trainer", "SELECT value FROM project_metadata WHERE key = 'space_id'") == [
         ("me/tiny-space",)]
+
+
+@needs_cli
+def test_trainer_run_is_readable_through_the_cli(trackio_dir, tmp_path):
+    import trackio
+
+    recorder = Recorder()
+    trainer = Trainer(model=tiny_bert(), args=_args(tmp_path, max_steps=12, eval_steps=6),
+                      train_dataset=RandomTokens(32, 1), eval_dataset=RandomTokens(8, 2), callbacks=[recorder])
+    trainer.train()
+    trainer.predict(RandomTokens(8, 3))
+    trackio.finish()
+
+    def cli(*args):
+        proc = subprocess.run([TRACKIO, *args, "--json"], capture_output=True, text=True, timeout=120,
+                              env=dict(os.environ))
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    assert cli("list", "projects")["projects"] == ["hf-trainer"]
+    runs = cli("list", "runs", "--project", "hf-trainer")  # extra keys are allowed by the contract
+    assert (runs["project"], runs["runs"]) == ("hf-trainer", ["bert-tiny"])
+    run = cli("get", "run", "--project", "hf-trainer", "--run", "bert-tiny")
+    keys = sorted(set().union(*recorder.expected))
+    assert (run["num_logs"], run["metrics"], run["status"]) == (len(recorder.expected), keys, "finished")
+    assert run["config"]["model/num_parameters"] == trainer.model.num_parameters()
+    assert run["config"]["learning_rate"] == trainer.args.learning_rate
+    loss = cli("get", "metric", "--project", "hf-trainer", "--run", "bert-tiny", "--metric", "train/loss")
+    expected = [(i, row["train/loss"]) for i, row in enumerate(recorder.expected) if "train/loss" in row]
+    assert [(v["step"], v["value"]) for v in loss["values"]] == expected

@@ -8,7 +8,7 @@ numpy) learn scikit-learn's bundled digits data set (1,797 8×8 images of handwr
 - ``baseline``: lr 0.05, halved when ``val/loss`` stops improving (ReduceLROnPlateau-style); each cut
   fires an INFO alert ``Plateau``.
 - ``small-lr``: lr 0.01, learns more slowly (a run to compare against).
-- ``lr-range-test``: the learning rate grows geometrically from 1e-3 to 1e3 over the run (Smith,
+- ``lr-range-test``: the learning rate grows geometrically from 1e-3 to 1e5 over the run (Smith,
   "Cyclical Learning Rates for Training Neural Networks", 2017, §3.3). The loss falls, then diverges
   (WARN alert ``Loss diverging``); once lr × weight decay is large enough the weights grow without
   bound, overflow float32 and the loss becomes NaN (ERROR alert ``Loss is NaN``), which stops it.
@@ -34,7 +34,7 @@ RUNS = {  # name → (initial lr, schedule)
     "small-lr": (0.01, "constant"),
     "lr-range-test": (1e-3, "range"),
 }
-RANGE_LR_MAX = 1e3
+RANGE_LR_MAX = 1e5
 
 
 class DemoUnavailable(RuntimeError):
