@@ -310,7 +310,7 @@ def _run_live(project: str, names: dict, steps: int, run_tui) -> None:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
-    print(f"* Demo stopped. Training output: {log.name}", flush=True)
+        print(f"* Demo stopped. Training output: {log.name}", flush=True)
 
 
 def main(argv: list[str] | None = None) -> int:
