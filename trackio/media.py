@@ -10,11 +10,17 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import NamedTuple
 
 from .store.paths import run_dir_name
-from .values import Unsupported, convert_value, to_json_safe
+from .values import Unsupported, convert_value, to_json_safe, type_name
+
+
+class MediaError(Unsupported):
+    """A media object that cannot be stored (no Pillow, not an image, ...). Unlike a plain unsupported
+    table cell, which is stored as ``str(cell)``, it skips the whole logged key with its message."""
 
 
 class MediaContext(NamedTuple):
@@ -27,9 +33,13 @@ class MediaContext(NamedTuple):
 
 
 class Image:
-    """An image: a PIL image, a numpy array (H×W, H×W×3, H×W×4; floats in [0, 1] scaled to uint8) or a
-    path. Stored as ``{"_type": "trackio.image", "file_path": "<project>/<run>/<step>/<uuid>.<ext>",
-    "caption": caption}``; the file lands under ``<TRACKIO_DIR>/media/`` at log time.
+    """An image: a PIL image, a numpy array or torch tensor (H×W, H×W×3, H×W×4, or channels-first
+    C×H×W; floats in [0, 1] scaled to uint8, integers clipped to [0, 255]) or a path (``str``/``Path``).
+
+    Stored as ``{"_type": "trackio.image", "file_path": "<canon(P)>/<run>/<step>/<uuid4>.<ext>",
+    "caption": caption}``; at log time the file is written under ``<TRACKIO_DIR>/media/``: arrays and PIL
+    images as PNG, paths copied with their extension. An image that cannot be saved (no Pillow, an
+    array of another shape) skips its logged key with a warning.
 
     Raises:
         ValueError: ``File not found: <path>`` when a path does not exist.
@@ -46,7 +56,7 @@ class Image:
 
     def _to_dict(self, ctx: MediaContext | None) -> dict:
         if ctx is None:
-            raise Unsupported("images can only be logged inside a run")
+            raise MediaError("images can only be logged inside a run")
         rel = Path(ctx.project) / run_dir_name(ctx.run_name) / str(ctx.step)
         folder = ctx.media_root / rel
         value = self._value
@@ -59,73 +69,111 @@ class Image:
             try:
                 from PIL import Image as PILImage
             except ImportError:
-                raise Unsupported("saving images needs Pillow") from None
+                raise MediaError("saving images needs Pillow") from None
             if not isinstance(value, PILImage.Image):
                 value = PILImage.fromarray(_to_uint8(value))
+            if value.mode not in _PNG_MODES:
+                value = value.convert("RGBA" if "A" in value.mode else "RGB")
             name = f"{uuid.uuid4()}.png"
             folder.mkdir(parents=True, exist_ok=True)
             value.save(folder / name, format="PNG")
         return {"_type": self.TYPE, "file_path": (rel / name).as_posix(), "caption": self.caption}
 
 
-def _to_uint8(array):
+_PNG_MODES = frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"})
+
+
+def _to_uint8(value):
+    """An image array as H×W or H×W×C (C in 1–4) uint8: floats in [0, 1] are scaled by 255, integers
+    clipped to [0, 255]; a channels-first C×H×W array (torch's layout) is transposed; H×W×1 squeezed.
+
+    Raises:
+        MediaError: not array-like, or a shape that is no image.
+    """
     import numpy as np
 
-    a = np.asarray(array)
+    if hasattr(value, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
+        value = value.detach().cpu().numpy()
+    try:
+        a = np.asarray(value)
+    except Exception:
+        raise MediaError(f"cannot make an image from {type_name(value)}") from None
+    if a.ndim == 3 and a.shape[0] in (1, 3, 4) and a.shape[2] not in (1, 2, 3, 4):
+        a = a.transpose(1, 2, 0)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.dtype.kind not in "fiub" or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (2, 3, 4))):
+        raise MediaError(f"cannot make an image from an array of shape {a.shape} and dtype {a.dtype} "
+                         "(expected H×W, H×W×3 or H×W×4)")
     if a.dtype.kind == "f":
+        a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=0.0)
         a = (np.clip(a, 0.0, 1.0) * 255).round()
+    elif a.dtype.kind in "iu":
+        a = np.clip(a, 0, 255)
     return a.astype(np.uint8)
 
 
 class Table:
     """A table of rows, stored as ``{"_type": "trackio.table", "_value": [row dicts]}``.
 
-    ``dataframe`` (anything with ``to_dict(orient="records")``, e.g. pandas) wins; else ``data`` as a
-    list of dicts, or a list of lists zipped with ``columns`` (missing cells ``None``; keys ``"0"``,
-    ``"1"``, … without columns). Cells follow ``log``'s value rules, unsupported cells become ``str``;
-    ``Image`` cells (or lists of them) are saved and replaced by their dicts.
+    ``dataframe`` (anything with ``to_dict(orient="records")``, e.g. pandas; TRL passes one) wins; else
+    ``data`` (or wandb's alias ``rows``) as a list of dicts used as is, or a list of lists zipped with
+    ``columns``: missing cells are ``None``, cells beyond the named columns (all of them without
+    ``columns``) are keyed by their index ``"0"``, ``"1"``, …. ``optional``, ``allow_mixed_types`` and
+    ``log_mode`` are accepted for compatibility and ignored. Cells follow ``log``'s value rules with
+    unsupported cells stored as ``str(cell)``; ``Image`` cells (or lists of them) are saved at log time
+    and replaced by their dicts.
 
     Raises:
-        TypeError: ``dataframe`` has no usable ``to_dict(orient='records')``.
+        TypeError: ``dataframe`` has no usable ``to_dict(orient='records')``; a row of ``data`` is
+            neither a mapping nor a sequence of cells.
     """
 
     TYPE = "trackio.table"
 
     def __init__(self, columns=None, data=None, dataframe=None, rows=None, optional=True,
                  allow_mixed_types=False, log_mode="IMMUTABLE"):
-        self.columns = list(columns) if columns is not None else None
+        self.columns = [str(c) for c in columns] if columns is not None else None
         if dataframe is not None:
             try:
-                records = dataframe.to_dict(orient="records")
+                records = [dict(r) for r in dataframe.to_dict(orient="records")]
             except Exception:
                 raise TypeError("The `dataframe` argument must support `to_dict(orient='records')`.") from None
         else:
-            records = []
-            for row in (data if data is not None else rows) or []:
-                if isinstance(row, dict):
-                    records.append(dict(row))
-                else:
-                    cells = list(row)
-                    keys = self.columns or [str(i) for i in range(len(cells))]
-                    records.append({str(k): (cells[i] if i < len(cells) else None) for i, k in enumerate(keys)})
+            records = [self._record(row) for row in (data if data is not None else rows) or []]
         self.data = records
 
+    def _record(self, row) -> dict:
+        if isinstance(row, Mapping):
+            return dict(row)
+        if isinstance(row, (str, bytes)) or not hasattr(row, "__iter__"):
+            raise TypeError(f"Table rows must be dicts or lists of cells, got {type_name(row)}")
+        cells = list(row)
+        keys = self.columns or []
+        record = {k: (cells[i] if i < len(cells) else None) for i, k in enumerate(keys)}
+        for i in range(len(keys), len(cells)):
+            record.setdefault(str(i), cells[i])
+        return record
+
     def _to_dict(self, ctx: MediaContext | None) -> dict:
-        rows = []
-        for record in self.data:
-            rows.append({str(k): _cell(v, ctx) for k, v in record.items()})
+        rows = [{str(k): _cell(v, ctx) for k, v in record.items()} for record in self.data]
         return {"_type": self.TYPE, "_value": rows}
 
 
 def _cell(value, ctx):
+    """A table cell or trace value by ``log``'s rules; an unsupported value becomes ``str(value)``.
+    A :class:`MediaError` (an image that cannot be saved) propagates and skips the logged key."""
     try:
         return convert_value(value, ctx)
-    except Exception:
+    except MediaError:
+        raise
+    except Unsupported:
         return str(value)
 
 
 class Histogram:
-    """A histogram from samples (``sequence``) or ``np_histogram=(counts, edges)``; needs numpy.
+    """A histogram from samples (``sequence``: list, numpy array or torch tensor) or
+    ``np_histogram=(counts, edges)`` as returned by ``numpy.histogram``; needs numpy.
 
     Stored as ``{"_type": "trackio.histogram", "bins": [edges], "values": [counts]}``. ``num_bins`` is
     capped at 512; non-finite samples are dropped.
@@ -146,6 +194,8 @@ class Histogram:
         if np_histogram is not None:
             counts, edges = np_histogram
         else:
+            if hasattr(sequence, "detach"):  # a torch tensor, possibly on a GPU or requiring grad
+                sequence = sequence.detach().cpu().numpy()
             samples = np.asarray(sequence, dtype=float).ravel()
             samples = samples[np.isfinite(samples)]
             counts, edges = np.histogram(samples, bins=max(1, min(int(num_bins), 512)))
