@@ -1,0 +1,365 @@
+"""In-memory state of one project for the dashboard: runs, their series, alerts, configs.
+
+Owned by the UI thread; the data worker sends :class:`trackio.store.series.RowBlock` batches that
+are appended here in O(new rows). Each series keeps raw arrays (for zoomed windows, inspection and
+metric-valued x axes) plus lazily built :class:`~trackio.tui.downsample.Pyramid` s for the step and
+wall-time axes, with and without EMA smoothing, updated incrementally on append.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..store.runs import RunRow
+from ..store.series import Alert, Column, RowBlock
+from .downsample import Buckets, Pyramid, ema, empty_buckets, m4
+
+X_MODES = ("step", "rel", "time")  # then "metric:<name>"
+
+
+class Buf:
+    """A growable 1-D numpy array (amortised O(1) append)."""
+
+    __slots__ = ("a", "n")
+
+    def __init__(self, dtype=np.float64, cap: int = 64):
+        self.a = np.empty(cap, dtype=dtype)
+        self.n = 0
+
+    def extend(self, v: np.ndarray) -> None:
+        need = self.n + v.size
+        if need > self.a.size:
+            grown = np.empty(max(need, self.a.size * 2), dtype=self.a.dtype)
+            grown[: self.n] = self.a[: self.n]
+            self.a = grown
+        self.a[self.n:need] = v
+        self.n = need
+
+    @property
+    def v(self) -> np.ndarray:
+        return self.a[: self.n]
+
+
+class Series:
+    """One metric of one run: row positions (into the run's rows) and values, plus caches.
+
+    ``last``/``lo``/``hi`` are the last, smallest and largest finite values (NaN when none);
+    ``version`` changes on every append so charts know when to redraw.
+    """
+
+    def __init__(self, name: str):
+        self.name = name
+        self.pos = Buf(np.int64)
+        self.y = Buf()
+        self.last = self.lo = self.hi = math.nan
+        self.last_raw = math.nan
+        self.version = 0
+        self._pyr: dict[tuple, Pyramid] = {}
+        self._ema: dict[float, tuple[Buf, tuple[float, int]]] = {}
+
+    def append(self, pos: np.ndarray, y: np.ndarray, run: "RunData") -> None:
+        if y.size == 0:
+            return
+        self.pos.extend(pos)
+        self.y.extend(y)
+        self.last_raw = float(y[-1])
+        fin = y[np.isfinite(y)]
+        if fin.size:
+            self.last = float(fin[-1])
+            self.lo = float(np.nanmin([self.lo, fin.min()])) if not math.isnan(self.lo) else float(fin.min())
+            self.hi = float(np.nanmax([self.hi, fin.max()])) if not math.isnan(self.hi) else float(fin.max())
+        self.version += 1
+        for alpha, (buf, state) in list(self._ema.items()):
+            s, st = ema(y, alpha, state)
+            buf.extend(s)
+            self._ema[alpha] = (buf, st)
+        for (mode, alpha), p in self._pyr.items():
+            p.add(run.x_of(mode, pos), self._values(alpha)[-y.size:])
+
+    def _values(self, alpha: float) -> np.ndarray:
+        if alpha <= 0:
+            return self.y.v
+        if alpha not in self._ema:
+            buf = Buf(cap=max(64, self.y.n))
+            s, st = ema(self.y.v, alpha)
+            buf.extend(s)
+            self._ema = {alpha: (buf, st)}  # keep one smoothing factor at a time
+            self._pyr = {k: v for k, v in self._pyr.items() if k[1] in (0.0, alpha)}
+        return self._ema[alpha][0].v
+
+    def values(self, alpha: float = 0.0) -> np.ndarray:
+        """Raw values (``alpha == 0``) or their debiased EMA with weight ``alpha``."""
+        return self._values(alpha)
+
+    def pyramid(self, mode: str, alpha: float, run: "RunData") -> Pyramid:
+        key = (mode, alpha)
+        p = self._pyr.get(key)
+        if p is None:
+            p = Pyramid(min_width=1.0 if mode == "step" else 2.0 ** -10)
+            p.add(run.x_of(mode, self.pos.v), self._values(alpha))
+            self._pyr[key] = p
+        return p
+
+
+class RunData:
+    """Rows of one run (ids, steps, times) and its metric and system series."""
+
+    def __init__(self, row: RunRow, index: int):
+        self.row = row
+        self.index = index  # creation order; picks the colour
+        self.ids = Buf(np.int64)
+        self.steps = Buf(np.int64)
+        self.times = Buf()
+        self.metrics: dict[str, Series] = {}
+        self.system: dict[str, Series] = {}
+        self.sys_times = Buf()
+        self.exact = True
+        self.last_time = math.nan
+        self.config: dict = {}
+
+    @property
+    def id(self) -> str:
+        return self.row.id
+
+    @property
+    def name(self) -> str:
+        return self.row.name
+
+    @property
+    def t0(self) -> float:
+        t = self.times.v
+        return float(t[0]) if t.size else (float(self.sys_times.v[0]) if self.sys_times.n else 0.0)
+
+    def x_of(self, mode: str, pos: np.ndarray) -> np.ndarray:
+        """x values of rows ``pos`` on axis ``mode`` (``rel`` is returned as wall time; see t0)."""
+        if mode == "step":
+            return self.steps.v[pos].astype(np.float64)
+        return self.times.v[pos]
+
+    def append(self, block: RowBlock) -> bool:
+        """Add rows past the ones held (rows already seen are skipped). Returns True if any were new."""
+        ids = block.ids
+        start = 0
+        if self.ids.n and ids.size:
+            start = int(np.searchsorted(ids, self.ids.a[self.ids.n - 1], side="right"))
+        if start >= ids.size:
+            return False
+        base = self.ids.n
+        self.ids.extend(ids[start:])
+        self.steps.extend(block.steps[start:])
+        self.times.extend(block.times[start:])
+        t = block.times[np.isfinite(block.times)]
+        if t.size:
+            self.last_time = max(float(t[-1]), self.last_time) if not math.isnan(self.last_time) else float(t[-1])
+        for name, col in block.columns.items():
+            pos = np.arange(block.ids.size) if col.pos is None else col.pos
+            sel = pos >= start
+            if not sel.all():
+                pos, y = pos[sel], col.y[sel]
+            else:
+                y = col.y
+            if pos.size == 0:
+                continue
+            s = self.metrics.get(name)
+            if s is None:
+                s = self.metrics[name] = Series(name)
+            s.append(pos - start + base, y, self)
+        return True
+
+    def replace(self, block: RowBlock) -> None:
+        """Swap in a (more exact) block covering rows up to its last id, keeping later rows held."""
+        keep_from = int(np.searchsorted(self.ids.v, block.ids[-1], side="right")) if block.ids.size else 0
+        tail = None
+        if keep_from < self.ids.n:
+            tail = self._slice(keep_from)
+        self.ids, self.steps, self.times = Buf(np.int64), Buf(np.int64), Buf()
+        self.metrics = {}
+        self.exact = block.exact
+        self.append(block)
+        if tail is not None:
+            self.append(tail)
+
+    def _slice(self, start: int) -> RowBlock:
+        cols = {}
+        for name, s in self.metrics.items():
+            sel = s.pos.v >= start
+            if sel.any():
+                cols[name] = Column(s.pos.v[sel] - start, s.y.v[sel])
+        return RowBlock(self.id, self.ids.v[start:].copy(), self.steps.v[start:].copy(),
+                        self.times.v[start:].copy(), cols)
+
+    def append_system(self, times: np.ndarray, columns: dict[str, Column]) -> None:
+        base = self.sys_times.n
+        self.sys_times.extend(times)
+        if times.size:
+            t = times[np.isfinite(times)]
+            if t.size:
+                self.last_time = max(self.last_time, float(t[-1])) if not math.isnan(self.last_time) else float(t[-1])
+        for name, col in columns.items():
+            pos = np.arange(times.size) if col.pos is None else col.pos
+            s = self.system.get(name)
+            if s is None:
+                s = self.system[name] = Series(name)
+            s.append(pos + base, col.y, _SysRun(self))
+
+
+class _SysRun:
+    """Adapter giving system series the x lookup of :meth:`RunData.x_of` (time axis only)."""
+
+    def __init__(self, run: RunData):
+        self.run = run
+
+    def x_of(self, mode: str, pos: np.ndarray) -> np.ndarray:
+        return self.run.sys_times.v[pos]
+
+
+@dataclass
+class View:
+    """How the chart grid is drawn; shared by all charts of the workspace."""
+
+    xmode: str = "step"
+    alpha: float = 0.0
+    zoom: float | None = None  # width of the x window (x units); None = full history
+    anchor: float | None = None  # centre of the window; None = follow the newest data
+    logy: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Project:
+    """Everything the dashboard knows about the open project."""
+
+    name: str
+    runs: dict[str, RunData] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)  # logging order
+    hidden: set[str] = field(default_factory=set)  # run ids not drawn
+    loading: int = 0  # runs whose exact history is still being read
+
+    def ordered(self) -> list[RunData]:
+        return sorted(self.runs.values(), key=lambda r: r.index)
+
+    def visible(self) -> list[RunData]:
+        return [r for r in self.ordered() if r.id not in self.hidden]
+
+    def sync_runs(self, rows: list[RunRow]) -> bool:
+        """Add new runs and refresh status; True when the listing changed."""
+        changed = False
+        for row in rows:
+            r = self.runs.get(row.id)
+            if r is None:
+                self.runs[row.id] = RunData(row, len(self.runs))
+                changed = True
+            elif r.row != row:
+                changed = changed or r.row.status != row.status or r.row.name != row.name
+                r.row = row
+        return changed
+
+    def metric_names(self, system: bool = False) -> list[str]:
+        names: set[str] = set()
+        for r in self.runs.values():
+            names.update(r.system if system else r.metrics)
+        return sorted(names)
+
+
+def series_of(run: RunData, metric: str, system: bool) -> Series | None:
+    return (run.system if system else run.metrics).get(metric)
+
+
+def x_bounds(runs: list[RunData], metric: str, view: View, system: bool) -> tuple[float, float] | None:
+    """Full x extent of ``metric`` over ``runs`` on the view's axis (``rel`` in seconds from t0)."""
+    lo, hi = math.inf, -math.inf
+    for r in runs:
+        s = series_of(r, metric, system)
+        if s is None or s.y.n == 0:
+            continue
+        x = _raw_x(r, s, view, system)
+        if x is None:
+            p = s.pyramid(_pmode(view, system), 0.0, r if not system else _SysRun(r))
+            a, b = p.xmin, p.xmax
+            if view.xmode == "rel" and not system:
+                a, b = a - r.t0, b - r.t0
+            elif view.xmode == "rel":
+                a, b = a - r.t0, b - r.t0
+        else:
+            fin = x[np.isfinite(x)]
+            if fin.size == 0:
+                continue
+            a, b = float(fin.min()), float(fin.max())
+        lo, hi = min(lo, a), max(hi, b)
+    if lo > hi:
+        return None
+    return lo, hi
+
+
+def _pmode(view: View, system: bool) -> str:
+    return "time" if system or view.xmode != "step" else "step"
+
+
+def _raw_x(run: RunData, s: Series, view: View, system: bool) -> np.ndarray | None:
+    """x of every point when the axis is another metric (no pyramid there), else None."""
+    if not view.xmode.startswith("metric:") or system:
+        return None
+    other = run.metrics.get(view.xmode[7:])
+    if other is None:
+        return np.full(s.y.n, np.nan)
+    dense = np.full(run.ids.n, np.nan)
+    dense[other.pos.v] = other.y.v
+    return dense[s.pos.v]
+
+
+def window(bounds: tuple[float, float], view: View) -> tuple[float, float]:
+    """The x window shown for a chart whose data spans ``bounds`` under the view's zoom."""
+    lo, hi = bounds
+    if view.zoom is not None and view.zoom < hi - lo:
+        if view.anchor is None:
+            lo = hi - view.zoom
+        else:
+            lo = min(max(lo, view.anchor - view.zoom / 2), hi - view.zoom)
+            hi = lo + view.zoom
+    if hi - lo <= 0:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def layer(run: RunData, metric: str, view: View, xr: tuple[float, float], ncols: int, system: bool,
+          alpha: float | None = None) -> Buckets:
+    """M4 columns of one run's series over window ``xr`` on ``ncols`` dot columns."""
+    s = series_of(run, metric, system)
+    if s is None or s.y.n == 0:
+        return empty_buckets()
+    a = view.alpha if alpha is None else alpha
+    shift = run.t0 if view.xmode == "rel" else 0.0
+    xlo, xhi = xr[0] + shift, xr[1] + shift
+    raw_x = _raw_x(run, s, view, system)
+    if raw_x is not None:
+        return m4(raw_x, s.values(a), xlo, xhi, ncols)
+    owner = _SysRun(run) if system else run
+    p = s.pyramid(_pmode(view, system), a, owner)
+    if p.resolution(xlo, xhi) >= 2 * ncols:
+        return p.project(xlo, xhi, ncols)
+    x = owner.x_of(_pmode(view, system), s.pos.v)
+    y = s.values(a)
+    if x.size > 1 and x[-1] >= x[0]:
+        i0 = max(0, int(np.searchsorted(x, xlo, side="left")) - 1)
+        i1 = int(np.searchsorted(x, xhi, side="right")) + 1
+        if np.all(x[i0 + 1:i1] >= x[i0:i1 - 1]):
+            x, y = x[i0:i1], y[i0:i1]
+    return m4(x, y, xlo, xhi, ncols)
+
+
+def value_at(run: RunData, metric: str, view: View, x: float, system: bool) -> tuple[float, float] | None:
+    """(x, value) of the run's point nearest to ``x`` on the view's axis, or None."""
+    s = series_of(run, metric, system)
+    if s is None or s.y.n == 0:
+        return None
+    shift = run.t0 if view.xmode == "rel" else 0.0
+    raw_x = _raw_x(run, s, view, system)
+    if raw_x is None:
+        raw_x = (_SysRun(run) if system else run).x_of(_pmode(view, system), s.pos.v)
+    d = np.abs(raw_x - (x + shift))
+    if not np.isfinite(d).any():
+        return None
+    i = int(np.nanargmin(d))
+    return float(raw_x[i] - shift), float(s.y.v[i])
