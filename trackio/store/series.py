@@ -75,7 +75,7 @@ def to_column(values: list) -> Column | None:
         keep = np.ones(y.size, dtype=bool)
         for i in holes.tolist():
             v = values[i]
-            if v is None or (isinstance(v, str) and v not in _NONFINITE):
+            if not (isinstance(v, (int, float)) or (isinstance(v, str) and v in _NONFINITE)):
                 keep[i] = False
         if not keep.all():
             pos = np.flatnonzero(keep)

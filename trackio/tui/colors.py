@@ -22,6 +22,14 @@ ASCII_STATUS = {"running": "*", "finished": "+", "crashed": "x", "unknown": "?"}
 _styles = [Style(color=c) for c in PALETTE]
 
 
+def _darken(hex_colour: str, keep: float = 0.42) -> str:
+    r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return "#{:02x}{:02x}{:02x}".format(*(int(v * keep + 0x1e * (1 - keep)) for v in (r, g, b)))
+
+
+_dim_styles = [Style(color=_darken(c)) for c in PALETTE]
+
+
 def run_colour(index: int) -> str:
     """Stable colour of the run created ``index``-th in the project."""
     return PALETTE[index % len(PALETTE)]
@@ -29,3 +37,8 @@ def run_colour(index: int) -> str:
 
 def run_style(index: int) -> Style:
     return _styles[index % len(_styles)]
+
+
+def run_dim_style(index: int) -> Style:
+    """The run's colour darkened toward the background: raw curves behind smoothed ones."""
+    return _dim_styles[index % len(_dim_styles)]

@@ -159,15 +159,16 @@ class Pyramid:
         self._b = combine(b._replace(idx=b.idx >> 1))
 
     def project(self, xlo: float, xhi: float, ncols: int) -> Buckets:
-        """M4 of the buckets whose centre lies in [xlo, xhi], regrouped onto ``ncols`` columns."""
+        """M4 of the buckets overlapping [xlo, xhi], regrouped onto ``ncols`` columns by their centre."""
         b = self._b
         if b.idx.size == 0:
             return b
-        centre = (b.idx + 0.5) * self.width
-        keep = (centre >= xlo) & (centre <= xhi)
+        start = b.idx * self.width
+        keep = (start <= xhi) & (start + self.width > xlo)
         if not keep.all():
             b = Buckets(*(a[keep] for a in b))
-            centre = centre[keep]
+            start = start[keep]
+        centre = np.clip(start + 0.5 * self.width, xlo, xhi)
         return combine(b._replace(idx=columns_of(centre, xlo, xhi, ncols)))
 
     def resolution(self, xlo: float, xhi: float) -> float:

@@ -35,7 +35,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("right,l", "move(1,0)", "Focus the chart to the right (inspect: move the cursor)", "chart", False, "→/l"),
     Key("pagedown,n", "page(1)", "Next page of charts", "workspace", True, "n", short="Page"),
     Key("pageup,p", "page(-1)", "Previous page of charts", "workspace", False, "p"),
-    Key("enter,f", "fullscreen", "Show the focused chart full screen", "workspace", True, "f", short="Full screen"),
+    Key("f,enter", "fullscreen", "Show the focused chart full screen (Enter in a list: select)", "workspace", True, "f", short="Full screen"),
     Key("x", "xaxis", "X axis: step → relative time → wall time → a metric", "chart", True, short="X axis"),
     Key("y", "logy", "Toggle log scale of the Y axis (focused chart)", "chart", False),
     Key("s", "smooth(1)", "More smoothing (debiased EMA, raw curve dimmed behind)", "chart", True, short="Smooth"),

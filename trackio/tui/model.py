@@ -119,6 +119,7 @@ class RunData:
         self.exact = True
         self.last_time = math.nan
         self.config: dict = {}
+        self.mono = {"step": True, "time": True}  # x non-decreasing in logging order (binary search ok)
 
     @property
     def id(self) -> str:
@@ -148,6 +149,11 @@ class RunData:
         if start >= ids.size:
             return False
         base = self.ids.n
+        for mode, new in (("step", block.steps[start:]), ("time", block.times[start:])):
+            held = self.steps if mode == "step" else self.times
+            seq = np.concatenate((held.v[-1:], new)) if held.n else new
+            if self.mono[mode] and seq.size > 1 and not (seq[1:] >= seq[:-1]).all():
+                self.mono[mode] = False
         self.ids.extend(ids[start:])
         self.steps.extend(block.steps[start:])
         self.times.extend(block.times[start:])
@@ -177,6 +183,7 @@ class RunData:
             tail = self._slice(keep_from)
         self.ids, self.steps, self.times = Buf(np.int64), Buf(np.int64), Buf()
         self.metrics = {}
+        self.mono = {"step": True, "time": True}
         self.exact = block.exact
         self.append(block)
         if tail is not None:
@@ -208,6 +215,8 @@ class RunData:
 
 class _SysRun:
     """Adapter giving system series the x lookup of :meth:`RunData.x_of` (time axis only)."""
+
+    sys_mono = False  # system rows are few; scan them
 
     def __init__(self, run: RunData):
         self.run = run
@@ -341,11 +350,11 @@ def layer(run: RunData, metric: str, view: View, xr: tuple[float, float], ncols:
         return p.project(xlo, xhi, ncols)
     x = owner.x_of(_pmode(view, system), s.pos.v)
     y = s.values(a)
-    if x.size > 1 and x[-1] >= x[0]:
-        i0 = max(0, int(np.searchsorted(x, xlo, side="left")) - 1)
-        i1 = int(np.searchsorted(x, xhi, side="right")) + 1
-        if np.all(x[i0 + 1:i1] >= x[i0:i1 - 1]):
-            x, y = x[i0:i1], y[i0:i1]
+    mono = owner.sys_mono if system else run.mono[_pmode(view, system)]
+    if mono:  # O(log n + window) instead of a scan of the whole history
+        i0 = int(np.searchsorted(x, xlo, side="left"))
+        i1 = int(np.searchsorted(x, xhi, side="right"))
+        x, y = x[i0:i1], y[i0:i1]
     return m4(x, y, xlo, xhi, ncols)
 
 

@@ -153,6 +153,21 @@ def fmt_num(v: float) -> str:
     return f"{v:.4g}"
 
 
+def fmt_axis(v: float) -> str:
+    """Axis label of at most 8 characters: 4 significant digits, k/M/G/T suffixes, else 1 decimal
+    in scientific notation."""
+    if not math.isfinite(v):
+        return fmt_num(v)
+    a = abs(v)
+    if 1e4 <= a < 1e15:
+        for div, suf in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+            if a >= div:
+                return f"{v / div:.3g}{suf}"
+    if a != 0 and a < 1e-3:
+        return f"{v:.1e}"
+    return f"{v:.4g}"
+
+
 def fmt_x(v: float, mode: str) -> str:
     """Label of an x position: steps as integers (k/M), times as durations or UTC clock times."""
     if not math.isfinite(v):

@@ -52,6 +52,7 @@ class ChartScreen(ChartActions, Screen):
         self.query_one(HeaderBar).show(self.project, ws.new_alerts(), self.app.clock(), ws.error)
         chart = self.current_chart()
         chart.focus_run = ws.grid.focus_run
+        chart.sync_titles()
         chart.refresh()
         self.update_readout()
 

@@ -275,10 +275,6 @@ class WorkspaceScreen(ChartActions, Screen):
         self.refresh_all()
 
     def action_fullscreen(self) -> None:
-        focused = self.focused
-        if isinstance(focused, OptionList):
-            focused.action_select()
-            return
         chart = self.grid.focused
         if chart is not None:
             from .chart import ChartScreen

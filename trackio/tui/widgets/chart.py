@@ -12,9 +12,12 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..colors import AXIS, run_style
+from ..colors import AXIS, run_dim_style, run_style
 from ..model import Project, View, layer, series_of, value_at, window, x_bounds
-from ..render import BRAILLE, Glyphs, compose, fmt_num, fmt_x, pack, raster, y_range
+from ..render import BRAILLE, Glyphs, compose, fmt_axis, fmt_x, pack, raster, y_range
+
+
+GUTTER = 9  # y labels (8 characters) and the axis line
 
 
 class Chart(Widget):
@@ -67,8 +70,11 @@ class Chart(Widget):
         return Strip.blank(self.size.width)
 
     # -- drawing ---------------------------------------------------------------------------------
-    def _draw(self) -> list[Strip]:
-        w, h = self.size.width, self.size.height
+    def sync_titles(self) -> None:
+        """Set the border title (metric) and subtitle (log, smoothing, zoom, preview flags).
+
+        Called before a refresh, never from ``render_line``: changing widget state while rendering
+        would show one frame late."""
         self.border_title = self.metric or ""
         flags = []
         if self.metric in self.view.logy:
@@ -80,6 +86,9 @@ class Chart(Widget):
         if any(not r.exact for r in self.project.visible()):
             flags.append("≈")
         self.border_subtitle = " ".join(flags)
+
+    def _draw(self) -> list[Strip]:
+        w, h = self.size.width, self.size.height
         if w < 8 or h < 3 or not self.metric:
             return []
         runs = self.project.visible()
@@ -89,17 +98,16 @@ class Chart(Widget):
         xr = window(bounds, self.view)
         log = self.metric in self.view.logy
         # First pass with a provisional gutter to learn the y range, then lay out the axes.
-        gutter = 8
+        gutter = GUTTER
         pc, pr = max(1, w - gutter), max(1, h - 1)
         ncols, nrows = pc * self.glyphs.gx, pr * self.glyphs.gy
         order = sorted(runs, key=lambda r: (r.id == self.focus_run, r.index))
         layers, styles = [], []
         smooth = self.view.alpha > 0
         for r in order:
-            base = run_style(r.index)
             if smooth:
                 layers.append(layer(r, self.metric, self.view, xr, ncols, self.system, alpha=0.0))
-                styles.append(base + Style(dim=True))
+                styles.append(run_dim_style(r.index))
         for r in order:
             layers.append(layer(r, self.metric, self.view, xr, ncols, self.system))
             styles.append(run_style(r.index))
@@ -155,13 +163,13 @@ class Chart(Widget):
         labels = [""] * pr
         lo, hi = yr
         if pr == 1:
-            labels[0] = fmt_num(10 ** hi if log else hi)
+            labels[0] = fmt_axis(10 ** hi if log else hi)
             return labels
         picks = {0: hi, pr - 1: lo}
         if pr >= 5:
             picks[(pr - 1) // 2] = (hi + lo) / 2
         for row, v in picks.items():
-            labels[row] = fmt_num(10 ** v if log else v)
+            labels[row] = fmt_axis(10 ** v if log else v)
         return labels
 
     def _xaxis(self, xr, pc, gutter, w) -> str:
@@ -194,8 +202,8 @@ class Chart(Widget):
         if bounds is None:
             return None
         xr = window(bounds, self.view)
-        pc = max(1, self.size.width - 8)
-        c = min(max(col - 8, 0), pc - 1)
+        pc = max(1, self.size.width - GUTTER)
+        c = min(max(col - GUTTER, 0), pc - 1)
         return xr[0] + (c + 0.5) / pc * (xr[1] - xr[0])
 
     def window_now(self) -> tuple[float, float] | None:

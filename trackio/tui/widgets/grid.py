@@ -21,6 +21,7 @@ class ChartGrid(Grid):
     """Pages through the project's metric names (filtered by ``pattern``) as a grid of charts."""
 
     DEFAULT_CSS = "ChartGrid { grid-gutter: 0; height: 1fr; width: 1fr; }"
+    can_focus = True
 
     def __init__(self, project: Project, view: View, glyphs: Glyphs = BRAILLE, **kw):
         super().__init__(**kw)
@@ -108,6 +109,7 @@ class ChartGrid(Grid):
         n = 0
         for chart in self.charts:
             chart.focus_run = self.focus_run
+            chart.sync_titles()
             if chart.display and chart.metric and chart.changed():
                 chart.refresh()
                 n += 1
