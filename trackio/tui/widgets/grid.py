@@ -97,7 +97,9 @@ class ChartGrid(Grid):
         rows, cols = self.shape()
         count = len(self.names()[self.page * self.per_page:(self.page + 1) * self.per_page])
         if count:
-            self.focus_index = min(max(self.focus_index + dx + dy * cols, 0), count - 1)
+            r, c = divmod(self.focus_index, cols)
+            r, c = min(max(r + dy, 0), rows - 1), min(max(c + dx, 0), cols - 1)
+            self.focus_index = min(r * cols + c, count - 1)
             self.assign()
 
     def turn(self, delta: int) -> None:
