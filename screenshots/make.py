@@ -3,8 +3,8 @@
 Writes a small deterministic project with the real trackio API (a synthetic training curve per run,
 NaN and loss spikes, a sparse validation metric, system metrics, alerts, one crashed run and one
 still running), then drives the real app headless and saves SVGs of the main views. Time is frozen:
-every log call gets a timestamp from a fake clock and the app's "now" is pinned, so re-running the
-script reproduces the same files byte for byte.
+every log call gets a timestamp from a fake clock, run ids come from a seeded generator and the
+app's "now" is pinned, so re-running the script reproduces the same files byte for byte.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -109,8 +110,10 @@ def write_demo(directory: Path):
     import trackio.run
 
     clock = FakeTime(T0)
-    saved = trackio.run.time
+    saved, saved_uuid4 = trackio.run.time, uuid.uuid4
     trackio.run.time = clock
+    ids = random.Random(7)
+    uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # stable run ids
     live = None
     try:
         with contextlib.redirect_stdout(io.StringIO()):
@@ -126,7 +129,7 @@ def write_demo(directory: Path):
                 else:
                     trackio.finish()
     finally:
-        trackio.run.time = saved
+        trackio.run.time, uuid.uuid4 = saved, saved_uuid4
     time.sleep(0.6)  # the live run's writer commits within 0.25 s
     return live
 

@@ -19,7 +19,7 @@ class Key(NamedTuple):
     action: str
     help: str
     scope: str = "workspace"
-    footer: bool = False
+    footer: bool | str = False  # True, or the comma-separated scopes whose footer shows it
     label: str = ""
     short: str = ""
 
@@ -27,7 +27,7 @@ class Key(NamedTuple):
 KEYMAP: tuple[Key, ...] = (
     Key("q", "app.quit", "Quit", "*", True, short="Quit"),
     Key("question_mark", "app.help", "Help: this list of keys", "*", True, "?", short="Help"),
-    Key("escape", "back", "Back / close / clear the cursor", "*"),
+    Key("escape", "back", "Back / close / clear the cursor", "*", "alerts,chart", "Esc", "Back"),
     Key("slash", "filter", "Filter metrics by regular expression", "workspace", True, "/", short="Filter"),
     Key("up,k", "move(0,-1)", "Focus the chart above (moves the cursor run in lists)", "workspace", False, "↑/k"),
     Key("down,j", "move(0,1)", "Focus the chart below", "workspace", False, "↓/j"),
@@ -46,7 +46,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("i", "inspect", "Inspect values: a cursor with each run's value", "chart", True, short="Inspect"),
     Key("m", "system", "Switch between metrics and system metrics (CPU/GPU/memory)", "workspace", True, short="System"),
     Key("a", "alerts", "Alerts: newest first, filter by level, jump to step", "workspace", True, short="Alerts"),
-    Key("L", "level", "Cycle the alert level filter (all → warn+ → error)", "*", False),
+    Key("L", "level", "Cycle the alert level filter (all → warn+ → error)", "*", "alerts", short="Level"),
     Key("space", "toggle_run", "Show/hide the highlighted run (runs list)", "workspace", False),
     Key("tab", "app.focus_next", "Move keyboard focus: charts → runs → alerts", "workspace", False),
     Key("r", "grid_rows", "Grid rows: cycle 1-4 (auto first)", "workspace", False),
@@ -62,7 +62,8 @@ def bindings(scope: str) -> list[Binding]:
     out = []
     for k in KEYMAP:
         if k.scope == "*" or k.scope == scope or (k.scope == "chart" and scope in ("workspace", "chart")):
-            out.append(Binding(k.keys, k.action, k.short or k.help, show=k.footer, key_display=k.label or None))
+            show = k.footer is True or (isinstance(k.footer, str) and scope in k.footer.split(","))
+            out.append(Binding(k.keys, k.action, k.short or k.help, show=show, key_display=k.label or None))
     return out
 
 

@@ -76,7 +76,8 @@ class RunsList(OptionList):
 
 
 class AlertsList(OptionList):
-    """Alerts newest first, coloured by level; unseen ones marked. Filter: minimum level."""
+    """Alerts newest first (timestamp, then id, descending), coloured by level; unseen ones marked.
+    Filter: minimum level."""
 
     DEFAULT_CSS = "AlertsList { height: 1fr; border: round $panel-lighten-2; } AlertsList:focus { border: round $accent; }"
 
@@ -90,7 +91,8 @@ class AlertsList(OptionList):
 
     def update_alerts(self, alerts: list[Alert], now: float) -> None:
         floor = LEVELS.index(self.min_level)
-        shown = [a for a in reversed(alerts) if LEVELS.index(a.level if a.level in LEVELS else "warn") >= floor]
+        newest = sorted(alerts, key=lambda a: (a.time, a.id), reverse=True)
+        shown = [a for a in newest if LEVELS.index(a.level if a.level in LEVELS else "warn") >= floor]
         new = sum(1 for a in alerts if a.id > self.seen_id)
         self.border_title = f"Alerts ({len(shown)})" + (f" · {new} new" if new else "")
         self.border_subtitle = "" if self.min_level == "info" else f"≥ {self.min_level}"
