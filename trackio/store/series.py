@@ -118,18 +118,28 @@ def decoded_block(run_id: str, rows: list[tuple], exact: bool = True) -> RowBloc
     return _block(run_id, flat, list(keys), exact)
 
 
-def needs_decode(conn: sqlite3.Connection, run_id: str, sample: int = 32) -> bool:
-    """True when the run's rows must be decoded in Python: BLOB JSON or nested objects (upstream)."""
+def sample_keys(conn: sqlite3.Connection, run_id: str, sample: int = 32) -> tuple[list[str], bool]:
+    """Keys of the run's first and last ``sample`` rows (first-seen order), and whether its rows must
+    be decoded in Python (BLOB JSON or nested objects, as upstream writes). Cheap: 2 x ``sample`` rows."""
     mid = run_id_expr(conn, "metrics")
+    keys: dict[str, None] = {}
+    decode = False
     for q in (f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY id LIMIT ?",
               f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY id DESC LIMIT ?"):
         for (cell,) in conn.execute(q, (run_id, sample)):
-            if not isinstance(cell, str):
-                return True
             obj = decode_json(cell)
-            if isinstance(obj, dict) and any(isinstance(v, dict) and "_type" not in v for v in obj.values()):
-                return True
-    return False
+            if not isinstance(cell, str) or (isinstance(obj, dict) and any(
+                    isinstance(v, dict) and "_type" not in v for v in obj.values())):
+                decode = True
+            if isinstance(obj, dict):
+                for k in decode_row(cell):
+                    keys.setdefault(k)
+    return list(keys), decode
+
+
+def needs_decode(conn: sqlite3.Connection, run_id: str, sample: int = 32) -> bool:
+    """True when the run's rows must be decoded in Python: BLOB JSON or nested objects (upstream)."""
+    return sample_keys(conn, run_id, sample)[1]
 
 
 def run_keys(conn: sqlite3.Connection, run_id: str, max_id: int) -> list[str]:
@@ -288,5 +298,5 @@ def poll(conn: sqlite3.Connection, cursor: Cursor, limit: int = 50_000, with_con
 
 
 __all__ = ["Column", "RowBlock", "SystemBlock", "Alert", "Cursor", "Delta", "to_column", "read_run",
-           "run_keys", "needs_decode", "run_row_counts", "max_id", "read_alerts", "read_configs", "poll",
+           "run_keys", "needs_decode", "sample_keys", "run_row_counts", "max_id", "read_alerts", "read_configs", "poll",
            "decoded_block"]

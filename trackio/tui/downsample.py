@@ -147,7 +147,8 @@ class Pyramid:
             self._b = new
             return
         if new.idx[0] >= self._b.idx[-1]:  # the usual live append: only the tail bucket can merge
-            self._b = combine(Buckets(*(np.concatenate((a, b)) for a, b in zip(self._b, new))))
+            tail = combine(Buckets(*(np.concatenate((a[-1:], b)) for a, b in zip(self._b, new))))
+            self._b = Buckets(*(np.concatenate((a[:-1], b)) for a, b in zip(self._b, tail)))
             return
         allb = Buckets(*(np.concatenate((a, b)) for a, b in zip(self._b, new)))
         order = np.argsort(allb.idx, kind="stable")

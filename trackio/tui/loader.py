@@ -18,10 +18,10 @@ from typing import Callable
 from textual.message import Message
 
 from ..store.reader import ProjectNotFound, ProjectUnreadable, open_project
-from ..store.series import Cursor, max_id, poll, read_run, run_row_counts
+from ..store.series import Cursor, max_id, poll, read_run, run_row_counts, sample_keys
 from .messages import LoadFailed, Polled, RunLoaded
 
-PREVIEW_ROWS = 4096  # rows per run in the first paint's preview
+PREVIEW_ROWS = 1024  # rows per run in the first paint's preview (about 5 per dot column of a wide chart)
 
 
 def next_prime(n: int) -> int:
@@ -73,14 +73,22 @@ class Loader:
         self.post(Polled(poll(conn, cursor), first=True))
         counts = run_row_counts(conn) if hi else {}
         todo = sorted(counts, key=lambda r: -counts[r])
-        pending = [r for r in todo if counts[r] > 2 * PREVIEW_ROWS]
-        # Preview: a strided sample of each big run, decoded in Python (also finds its metric names).
+        pending = [r for r in todo if counts[r] > 4 * PREVIEW_ROWS]
+        # Preview: a strided sample of each big run (keys from its first and last rows), posted in
+        # batches so the first paint shows every run at once.
+        batch: list = []
+        last_post = time.monotonic()
         for rid in todo:
             if self._stop.is_set():
                 return
+            keys, decode = sample_keys(conn, rid)
             stride = next_prime(counts[rid] // PREVIEW_ROWS) if rid in pending else 1
-            block = read_run(conn, rid, hi, None, stride, decode=True if stride > 1 else None)
-            self.post(RunLoaded(block, len(pending)))
+            batch.append(read_run(conn, rid, hi, keys if stride > 1 else None, stride, decode))
+            if time.monotonic() - last_post > 0.5:
+                self.post(RunLoaded(batch, len(pending)))
+                batch, last_post = [], time.monotonic()
+        if batch:
+            self.post(RunLoaded(batch, len(pending)))
         next_poll = time.monotonic() + self.interval
         while not self._stop.is_set():
             now = time.monotonic()
@@ -93,6 +101,6 @@ class Loader:
             if pending:
                 rid = pending.pop(0)
                 block = read_run(conn, rid, hi, None)
-                self.post(RunLoaded(block, len(pending)))
+                self.post(RunLoaded([block], len(pending)))
                 continue
             self._wake.wait(max(0.0, next_poll - time.monotonic()))

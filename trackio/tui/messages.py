@@ -18,11 +18,11 @@ class Polled(Message):
 
 
 class RunLoaded(Message):
-    """A run's history (a strided preview when ``block.exact`` is False) replacing what is held."""
+    """Runs' histories (strided previews where ``block.exact`` is False) replacing what is held."""
 
-    def __init__(self, block: RowBlock, pending: int):
+    def __init__(self, blocks: list[RowBlock], pending: int):
         super().__init__()
-        self.block = block
+        self.blocks = blocks
         self.pending = pending  # runs still waiting for their exact history
 
 

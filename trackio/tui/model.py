@@ -247,10 +247,13 @@ class Project:
     loading: int = 0  # runs whose exact history is still being read
 
     def ordered(self) -> list[RunData]:
-        return sorted(self.runs.values(), key=lambda r: r.index)
+        """Runs in creation order (run indexes follow insertion, so dict order is creation order)."""
+        return list(self.runs.values())
 
     def visible(self) -> list[RunData]:
-        return [r for r in self.ordered() if r.id not in self.hidden]
+        if not self.hidden:
+            return list(self.runs.values())
+        return [r for r in self.runs.values() if r.id not in self.hidden]
 
     def sync_runs(self, rows: list[RunRow]) -> bool:
         """Add new runs and refresh status; True when the listing changed."""

@@ -117,9 +117,10 @@ class WorkspaceScreen(ChartActions, Screen):
                 self.query_one(AlertsList).seen_id = d.alerts[-1].id
 
     def on_run_loaded(self, message: RunLoaded) -> None:
-        run = self.project.runs.get(message.block.run_id)
-        if run is not None:
-            run.replace(message.block)
+        for block in message.blocks:
+            run = self.project.runs.get(block.run_id)
+            if run is not None:
+                run.replace(block)
         self.project.loading = message.pending
         self.refresh_all()
 
@@ -149,8 +150,7 @@ class WorkspaceScreen(ChartActions, Screen):
                                           self.grid.system)
         self.query_one(AlertsList).update_alerts(self.project.alerts, now)
         self.query_one(HeaderBar).show(self.project, self.new_alerts(), now, self.error or self._note())
-        if self.grid.names() != [c.metric for c in self.grid.charts if c.metric][: self.grid.per_page] or \
-                not any(c.metric for c in self.grid.charts):
+        if self.grid.page_names() != [c.metric for c in self.grid.charts if c.metric]:
             self.grid.assign()
         self.grid.redraw_changed()
         self.update_readout()

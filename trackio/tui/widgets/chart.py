@@ -60,11 +60,16 @@ class Chart(Widget):
         """True when the cached drawing is stale (new data or settings); the grid refreshes then."""
         return self.key() != self._key
 
-    def render_line(self, y: int) -> Strip:
-        k = self.key()
+    def render_lines(self, crop):
+        k = self.key()  # once per paint, not once per line
         if k != self._key:
             self._strips = self._draw()
             self._key = k
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        if self._key is None:
+            self._strips, self._key = self._draw(), self.key()
         if y < len(self._strips):
             return self._strips[y]
         return Strip.blank(self.size.width)

@@ -81,10 +81,17 @@ class ChartGrid(Grid):
             self.focus_index = min(self.focus_index, max(0, len(page) - 1))
         for i, chart in enumerate(self.charts):
             chart.set_metric(page[i] if i < len(page) else "", self.system)
-            chart.display = i < len(page) or i == 0
+            show = i < len(page) or i == 0
+            if chart.display != show:
+                chart.display = show
             chart.focus_run = self.focus_run
-            chart.set_class(i == self.focus_index and i < len(page), "-focused")
-        self.border_title = None
+            focused = i == self.focus_index and i < len(page)
+            if chart.has_class("-focused") != focused:
+                chart.set_class(focused, "-focused")
+
+    def page_names(self) -> list[str]:
+        n = self.per_page
+        return self.names()[self.page * n:(self.page + 1) * n]
 
     @property
     def focused(self) -> Chart | None:

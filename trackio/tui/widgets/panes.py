@@ -61,7 +61,12 @@ class RunsList(OptionList):
         sig = tuple((i, t.plain) for i, t in rows)
         if sig == self._sig:
             return
-        self._sig = sig
+        old, self._sig = self._sig, sig
+        if old is not None and [i for i, _ in old] == [i for i, _ in rows]:
+            for k, ((_, t), (_, before)) in enumerate(zip(rows, old)):  # same runs: update in place
+                if t.plain != before:
+                    self.replace_option_prompt_at_index(k, t)
+            return
         keep = self.highlighted
         self.clear_options()
         self.add_options([Option(t, id=i) for i, t in rows])
@@ -86,6 +91,7 @@ class AlertsList(OptionList):
         self.min_level = "info"
         self.seen_id = 0  # alerts with a larger id are "new"
         self._sig = None
+        self._texts: list[str] = []
         self.shown: list[Alert] = []
         self.border_title = "Alerts"
 
@@ -108,10 +114,15 @@ class AlertsList(OptionList):
             if a.text:
                 t.append(f"\n  {a.text}", style="grey70")
             opts.append(Option(t, id=str(a.id)))
-        sig = (tuple(o.id for o in opts), self.seen_id, self.min_level, tuple(str(o.prompt) for o in opts[:50]))
+        sig = (tuple(o.id for o in opts), self.seen_id, self.min_level)
+        texts = [o.prompt.plain for o in opts]
         if sig == self._sig:
+            for k, (t, before) in enumerate(zip(texts, self._texts)):  # only the ages moved
+                if t != before:
+                    self.replace_option_prompt_at_index(k, opts[k].prompt)
+            self._texts = texts
             return
-        self._sig = sig
+        self._sig, self._texts = sig, texts
         self.shown = shown
         keep = self.highlighted
         self.clear_options()
