@@ -13,6 +13,7 @@ import textwrap
 import time
 
 import pytest
+from textual import events
 
 from trackio.tui.app import TrackioApp
 from trackio.tui.render import ASCII
@@ -300,3 +301,25 @@ def test_non_tty_prints_a_summary(trackio_dir):
     assert bad.returncode == 1 and "Error: Project 'missing' not found." in bad.stderr
     listing = subprocess.run(cmd[:-2], capture_output=True, text=True, timeout=120)
     assert "1 trackio project(s)" in listing.stdout and "  exp" in listing.stdout
+
+
+@pytest.mark.asyncio
+async def test_mouse_click_focuses_and_wheel_zooms(trackio_dir):
+    write_project(runs=1, steps=200)
+    app = TrackioApp("exp", directory=trackio_dir)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await wait_for(pilot, loaded(app, 1), what="project load")
+        ws = app.screen
+        second = ws.grid.charts[1]
+        await pilot.click(second, offset=(20, 5))
+        assert ws.grid.focus_index == 1 and second.has_class("-focused")
+        # Pilot has no wheel helper: post the event Textual would send for one notch up.
+        second.post_message(events.MouseScrollUp(second, 20, 5, 0, 0, 0, False, False, False))
+        await pilot.pause(0.2)
+        assert ws.view.zoom is not None
+
+
+def test_importing_the_tui_package_loads_no_ui_or_numpy():
+    code = "import sys, trackio, trackio.tui; print(sorted(m for m in ('textual', 'rich', 'numpy', 'plotext') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "[]", out.stderr

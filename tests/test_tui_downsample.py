@@ -210,3 +210,13 @@ def test_zoomed_layer_uses_raw_points_and_only_the_window():
     assert b.count.sum() == 51  # steps 99949..99999 inclusive, not a coarse pyramid bucket
     full = layer(r, "m", View(), (0.0, n - 1.0), 100, False)
     assert full.count.sum() == n
+
+
+def test_dense_series_store_no_positions_until_a_gap():
+    r = _run([0, 1, 2], [0.0, 1.0, 2.0], [1.0, 2.0, 3.0])
+    s = r.metrics["m"]
+    assert s.pos.buf is None and s.pos.index == slice(0, 3)
+    r.append(RowBlock(r.id, np.array([4, 5]), np.array([3, 4]), np.array([3.0, 4.0]),
+                      {"m": Column(np.array([1]), np.array([5.0]))}))
+    assert s.pos.v.tolist() == [0, 1, 2, 4] and s.y.v.tolist() == [1, 2, 3, 5]
+    assert r.x_of("step", s.pos.index).tolist() == [0, 1, 2, 4]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from trackio.store.reader import open_project
-from trackio.store.series import Cursor, max_id, poll, read_run, run_keys, to_column
+from trackio.store.series import Column, Cursor, RowBlock, concat_blocks, max_id, poll, read_run, run_keys, to_column
 
 
 @pytest.fixture
@@ -122,3 +122,16 @@ def test_poll_reads_only_new_rows_and_advances_the_cursor(project, trackio_dir):
     d = poll(conn, cur)
     assert len(d.metrics) == 1 and d.metrics[0].steps.tolist() == [50]
     assert d.metrics[0].columns["loss"].y.tolist() == [0.001]
+
+
+def test_concat_blocks_shifts_positions_and_keeps_dense_columns_dense():
+    def blk(ids, cols):
+        a = np.array(ids)
+        return RowBlock("r", a, a, a.astype(float), cols)
+
+    a = blk([1, 2, 3], {"m": Column(None, np.array([1.0, 2, 3])), "s": Column(np.array([1]), np.array([9.0]))})
+    b = blk([4, 5], {"m": Column(None, np.array([4.0, 5])), "t": Column(None, np.array([7.0, 8]))})
+    c = concat_blocks("r", [a, b])
+    assert c.ids.tolist() == [1, 2, 3, 4, 5]
+    assert c.columns["m"].pos is None and c.columns["m"].y.tolist() == [1, 2, 3, 4, 5]
+    assert c.columns["s"].pos.tolist() == [1] and c.columns["t"].pos.tolist() == [3, 4]

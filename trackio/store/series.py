@@ -119,13 +119,15 @@ def decoded_block(run_id: str, rows: list[tuple], exact: bool = True) -> RowBloc
 
 
 def sample_keys(conn: sqlite3.Connection, run_id: str, sample: int = 32) -> tuple[list[str], bool]:
-    """Keys of the run's first and last ``sample`` rows (first-seen order), and whether its rows must
-    be decoded in Python (BLOB JSON or nested objects, as upstream writes). Cheap: 2 x ``sample`` rows."""
+    """Keys of the run's ``sample`` lowest- and highest-step rows (first-seen order), and whether its
+    rows must be decoded in Python (BLOB JSON or nested objects, as upstream writes). Cheap: two index
+    range reads of ``sample`` rows."""
     mid = run_id_expr(conn, "metrics")
     keys: dict[str, None] = {}
     decode = False
-    for q in (f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY id LIMIT ?",
-              f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY id DESC LIMIT ?"):
+    # Ordered by step so the (run_id, step) index answers without sorting the run's rows.
+    for q in (f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY step LIMIT ?",
+              f"SELECT metrics FROM metrics WHERE {mid}=? ORDER BY step DESC LIMIT ?"):
         for (cell,) in conn.execute(q, (run_id, sample)):
             obj = decode_json(cell)
             if not isinstance(cell, str) or (isinstance(obj, dict) and any(
@@ -164,17 +166,53 @@ def read_run(conn: sqlite3.Connection, run_id: str, max_id: int, keys: list[str]
     if decode is None:
         decode = needs_decode(conn, run_id)
     if decode:
-        rows = conn.execute(f"SELECT id, step, {_time_sql()}, metrics FROM metrics WHERE {where} ORDER BY id",
-                            params).fetchall()
-        return decoded_block(run_id, rows, stride == 1)
+        cur = conn.execute(f"SELECT id, step, {_time_sql()}, metrics FROM metrics WHERE {where} ORDER BY id",
+                           params)
+        return concat_blocks(run_id, [decoded_block(run_id, rows, stride == 1) for rows in _chunks(cur)],
+                             stride == 1)
     if keys is None:
         keys = run_keys(conn, run_id, max_id)
     if any('"' in k for k in keys):  # SQLite's JSON paths cannot quote a '"'
         return read_run(conn, run_id, max_id, None, stride, True)
     ext = ", json_extract(metrics, ?)" * len(keys)
-    rows = conn.execute(f"SELECT id, step, {_time_sql()}{ext} FROM metrics WHERE {where} ORDER BY id",
-                        (*[_path(k) for k in keys], *params)).fetchall()
-    return _block(run_id, rows, keys, stride == 1)
+    cur = conn.execute(f"SELECT id, step, {_time_sql()}{ext} FROM metrics WHERE {where} ORDER BY id",
+                       (*[_path(k) for k in keys], *params))
+    return concat_blocks(run_id, [_block(run_id, rows, keys, stride == 1) for rows in _chunks(cur)], stride == 1)
+
+
+def _chunks(cur: sqlite3.Cursor, size: int = 16384):
+    """Rows of ``cur`` in lists of ``size``: converted chunk by chunk, a long run never holds all
+    its rows as Python tuples at once (peak memory)."""
+    while True:
+        rows = cur.fetchmany(size)
+        if not rows:
+            return
+        yield rows
+
+
+def concat_blocks(run_id: str, parts: list[RowBlock], exact: bool = True) -> RowBlock:
+    """Join consecutive blocks of one run into one (column positions shifted accordingly)."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        e = np.empty(0, dtype=np.int64)
+        return RowBlock(run_id, e, e, np.empty(0), {}, exact)
+    sizes = [p.ids.size for p in parts]
+    offsets = np.cumsum([0] + sizes[:-1])
+    names: dict[str, None] = {}
+    for p in parts:
+        names.update(dict.fromkeys(p.columns))
+    cols = {}
+    for k in names:
+        have = [(p.columns[k], off, n) for p, off, n in zip(parts, offsets, sizes) if k in p.columns]
+        y = np.concatenate([c.y for c, _, _ in have])
+        if len(have) == len(parts) and all(c.pos is None for c, _, _ in have):
+            cols[k] = Column(None, y)
+        else:
+            cols[k] = Column(np.concatenate([(np.arange(n) if c.pos is None else c.pos) + off
+                                             for c, off, n in have]), y)
+    return RowBlock(run_id, np.concatenate([p.ids for p in parts]), np.concatenate([p.steps for p in parts]),
+                    np.concatenate([p.times for p in parts]), cols, exact)
 
 
 def run_row_counts(conn: sqlite3.Connection) -> dict[str, int]:

@@ -31,8 +31,8 @@ class Buf:
 
     def extend(self, v: np.ndarray) -> None:
         need = self.n + v.size
-        if need > self.a.size:
-            grown = np.empty(max(need, self.a.size * 2), dtype=self.a.dtype)
+        if need > self.a.size:  # grow by 1/4: amortised O(1), at most 25% slack after a bulk load
+            grown = np.empty(max(need, self.a.size + self.a.size // 4 + 64), dtype=self.a.dtype)
             grown[: self.n] = self.a[: self.n]
             self.a = grown
         self.a[self.n:need] = v
@@ -41,6 +41,36 @@ class Buf:
     @property
     def v(self) -> np.ndarray:
         return self.a[: self.n]
+
+
+class Positions:
+    """Row positions of a series' points. While the metric is in every row of its run (the usual
+    case) nothing is stored: ``index`` is a slice; the first gap materialises an int64 array."""
+
+    __slots__ = ("n", "buf")
+
+    def __init__(self):
+        self.n = 0
+        self.buf: Buf | None = None  # None while dense
+
+    def extend(self, pos: np.ndarray) -> None:
+        if self.buf is None and pos.size and pos[0] == self.n and pos[-1] == self.n + pos.size - 1:
+            self.n += pos.size  # strictly increasing, so first/last pin a contiguous run
+            return
+        if self.buf is None:
+            self.buf = Buf(np.int64, cap=max(64, self.n + pos.size))
+            self.buf.extend(np.arange(self.n))
+        self.buf.extend(pos)
+        self.n = self.buf.n
+
+    @property
+    def index(self):
+        """Something that indexes the run's row arrays: a slice while dense, else an array."""
+        return slice(0, self.n) if self.buf is None else self.buf.v
+
+    @property
+    def v(self) -> np.ndarray:
+        return np.arange(self.n) if self.buf is None else self.buf.v
 
 
 class Series:
@@ -52,7 +82,7 @@ class Series:
 
     def __init__(self, name: str):
         self.name = name
-        self.pos = Buf(np.int64)
+        self.pos = Positions()
         self.y = Buf()
         self.last = self.lo = self.hi = math.nan
         self.last_raw = math.nan
@@ -99,7 +129,7 @@ class Series:
         p = self._pyr.get(key)
         if p is None:
             p = Pyramid(min_width=1.0 if mode == "step" else 2.0 ** -10)
-            p.add(run.x_of(mode, self.pos.v), self._values(alpha))
+            p.add(run.x_of(mode, self.pos.index), self._values(alpha))
             self._pyr[key] = p
         return p
 
@@ -134,8 +164,9 @@ class RunData:
         t = self.times.v
         return float(t[0]) if t.size else (float(self.sys_times.v[0]) if self.sys_times.n else 0.0)
 
-    def x_of(self, mode: str, pos: np.ndarray) -> np.ndarray:
-        """x values of rows ``pos`` on axis ``mode`` (``rel`` is returned as wall time; see t0)."""
+    def x_of(self, mode: str, pos) -> np.ndarray:
+        """x values of rows ``pos`` (array or slice) on axis ``mode`` (``rel`` is returned as wall
+        time; see t0)."""
         if mode == "step":
             return self.steps.v[pos].astype(np.float64)
         return self.times.v[pos]
@@ -317,8 +348,8 @@ def _raw_x(run: RunData, s: Series, view: View, system: bool) -> np.ndarray | No
     if other is None:
         return np.full(s.y.n, np.nan)
     dense = np.full(run.ids.n, np.nan)
-    dense[other.pos.v] = other.y.v
-    return dense[s.pos.v]
+    dense[other.pos.index] = other.y.v
+    return dense[s.pos.index]
 
 
 def window(bounds: tuple[float, float], view: View) -> tuple[float, float]:
@@ -351,7 +382,7 @@ def layer(run: RunData, metric: str, view: View, xr: tuple[float, float], ncols:
     p = s.pyramid(_pmode(view, system), a, owner)
     if p.resolution(xlo, xhi) >= 2 * ncols:
         return p.project(xlo, xhi, ncols)
-    x = owner.x_of(_pmode(view, system), s.pos.v)
+    x = owner.x_of(_pmode(view, system), s.pos.index)
     y = s.values(a)
     mono = owner.sys_mono if system else run.mono[_pmode(view, system)]
     if mono:  # O(log n + window) instead of a scan of the whole history
@@ -369,7 +400,7 @@ def value_at(run: RunData, metric: str, view: View, x: float, system: bool) -> t
     shift = run.t0 if view.xmode == "rel" else 0.0
     raw_x = _raw_x(run, s, view, system)
     if raw_x is None:
-        raw_x = (_SysRun(run) if system else run).x_of(_pmode(view, system), s.pos.v)
+        raw_x = (_SysRun(run) if system else run).x_of(_pmode(view, system), s.pos.index)
     d = np.abs(raw_x - (x + shift))
     if not np.isfinite(d).any():
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -200,6 +201,36 @@ class Chart(Widget):
         return "".join(line)[:w]
 
     # -- interaction -----------------------------------------------------------------------------
+    def on_click(self, event: events.Click) -> None:
+        """Click: focus this chart (in a grid); while inspecting, move the cursor under the pointer."""
+        grid = self.parent
+        if hasattr(grid, "charts") and self in grid.charts:
+            grid.focus_index = grid.charts.index(self)
+            grid.assign()
+        offset = event.get_content_offset(self)
+        if self.cursor is not None and offset is not None:
+            x = self.x_at(offset.x)
+            if x is not None:
+                self.cursor = x
+        refresh = getattr(self.screen, "refresh_all", None)
+        if refresh is not None:
+            refresh()
+
+    def on_mouse_scroll_up(self, event: events.MouseScrollUp) -> None:
+        self._wheel(0.8)
+
+    def on_mouse_scroll_down(self, event: events.MouseScrollDown) -> None:
+        self._wheel(1.25)
+
+    def _wheel(self, factor: float) -> None:
+        zoom = getattr(self.screen, "action_zoom", None)
+        if zoom is not None and self.metric:
+            grid = self.parent
+            if hasattr(grid, "charts") and self in grid.charts and grid.focused is not self:
+                grid.focus_index = grid.charts.index(self)
+                grid.assign()
+            zoom(factor)
+
     def x_at(self, col: int) -> float | None:
         """Axis x under cell column ``col`` of the widget (content coordinates), or None."""
         runs = self.project.visible()
