@@ -1,8 +1,8 @@
 """The data worker: reads the project in a thread and posts results as messages.
 
 Start-up: one poll for the run listing, configs, alerts and system metrics, then a quick strided
-preview of every run (so all charts paint at once), then each run's exact history, runs with the
-most rows first, interleaved with live polls. Live: every ``interval`` seconds, only rows past the
+preview of every run (so all charts paint at once), then each run's exact history (runs with the
+most rows first) on a second thread and connection while the first thread polls live. Live: every ``interval`` seconds, only rows past the
 per-table cursor are read (:func:`trackio.store.series.poll`). The SQLite connection is opened inside
 the worker thread and used with autocommit, so no read transaction spans two polls.
 """
@@ -89,18 +89,30 @@ class Loader:
                 batch, last_post = [], time.monotonic()
         if batch:
             self.post(RunLoaded(batch, len(pending)))
+        history = threading.Thread(target=self._history, args=(pending, hi), name="trackio-tui-history",
+                                   daemon=True)
+        history.start()
         next_poll = time.monotonic() + self.interval
         while not self._stop.is_set():
-            now = time.monotonic()
-            if now >= next_poll or self._wake.is_set():
-                self._wake.clear()
-                d = poll(conn, cursor)
-                self.post(Polled(d))
-                next_poll = time.monotonic() + self.interval
-                continue
-            if pending:
-                rid = pending.pop(0)
-                block = read_run(conn, rid, hi, None)
-                self.post(RunLoaded([block], len(pending)))
-                continue
             self._wake.wait(max(0.0, next_poll - time.monotonic()))
+            if self._stop.is_set():
+                break
+            self._wake.clear()
+            self.post(Polled(poll(conn, cursor)))
+            next_poll = time.monotonic() + self.interval
+        history.join(timeout=5)
+
+    def _history(self, pending: list[str], hi: int) -> None:
+        """Exact histories of the previewed runs, on a second connection so live polls never wait."""
+        try:
+            conn = open_project(self.project, self.directory)
+        except (ProjectNotFound, ProjectUnreadable, sqlite3.Error):
+            return
+        try:
+            while pending and not self._stop.is_set():
+                rid = pending.pop(0)
+                self.post(RunLoaded([read_run(conn, rid, hi, None)], len(pending)))
+        except sqlite3.Error as e:
+            self.post(LoadFailed(f"Reading project '{self.project}' failed: {e}"))
+        finally:
+            conn.close()

@@ -138,13 +138,16 @@ class WorkspaceScreen(ChartActions, Screen):
         now = self.app.clock()
         runs = self.query_one(RunsList)
         runs.update_runs(self.project, now)
-        if self.want_run is not None:
+        if self.want_run is not None and self.project.runs:
             for i, rid in enumerate(runs.run_ids):
                 r = self.project.runs[rid]
                 if self.want_run in (r.name, r.id):
                     runs.highlighted = i
-                    self.want_run = None
                     break
+            else:
+                self.notify(f"Run '{self.want_run}' not found in project '{self.project.name}'.",
+                            severity="warning", timeout=10)
+            self.want_run = None
         self.grid.focus_run = runs.current
         self.query_one(Overview).show_run(self.project.runs.get(runs.current) if runs.current else None,
                                           self.grid.system)
@@ -166,6 +169,8 @@ class WorkspaceScreen(ChartActions, Screen):
             bits.append(f"page {g.page + 1}/{g.pages()}")
         if self.view.xmode != "step":
             bits.append("x: " + {"rel": "relative time", "time": "wall time"}.get(self.view.xmode, self.view.xmode[7:]))
+        if not g.system and any(r.system for r in self.project.runs.values()):
+            bits.append("m: system metrics")
         if not self.grid.names() and self.project.runs:
             bits.append("no metrics match" if g.pattern else "no metrics yet")
         return " · ".join(bits)
