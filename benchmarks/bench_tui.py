@@ -194,9 +194,12 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     steps = 10_000 if quick else 100_000
     rows = []
     d = _project(runs, steps, width)
-    fp = first_paint(d, runs)
+    tries = [first_paint(d, runs) for _ in range(3)]  # other processes share the CPUs: best and median
+    fp = min(tries, key=lambda t: t["first"])
+    med = statistics.median(t["first"] for t in tries)
     size = f"{runs}x{steps // 1000}k x{width}"
-    rows.append((f"first paint, all visible charts ({size}, 160x48)", f"{fp['first']:.2f} s", "<= 1.5 s"))
+    rows.append((f"first paint, all visible charts ({size}, 160x48), best/median of 3",
+                 f"{fp['first']:.2f} s / {med:.2f} s", "<= 1.5 s"))
     rows.append((f"exact full history loaded ({size})", f"{fp['exact']:.2f} s", "(background)"))
     rows.append((f"peak memory, exact history loaded ({size})", f"{fp['rss_mib']:.0f} MiB", "<= 300 MiB"))
     med, worst = tick_cost(_fake_runs(runs, steps, width), width)

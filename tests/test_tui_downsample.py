@@ -11,7 +11,8 @@ import pytest
 from trackio.store.runs import RunRow
 from trackio.store.series import Column, RowBlock
 from trackio.tui.downsample import Pyramid, aggregate, ema, m4
-from trackio.tui.model import RunData, View, layer, value_at, window, x_bounds
+from trackio.tui.layers import layer, value_at, window, x_bounds
+from trackio.tui.model import RunData, View
 from trackio.tui.render import ASCII, BRAILLE, fmt_axis, pack, raster, spans, y_range
 
 

@@ -42,6 +42,7 @@ class Loader:
         self.post = post
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self.painted = threading.Event()  # set by the UI once the previews are on screen
 
     def stop(self) -> None:
         self._stop.set()
@@ -104,6 +105,7 @@ class Loader:
 
     def _history(self, pending: list[str], hi: int) -> None:
         """Exact histories of the previewed runs, on a second connection so live polls never wait."""
+        self.painted.wait(timeout=3.0)  # let the first paint have the CPU (and the GIL) first
         try:
             conn = open_project(self.project, self.directory)
         except (ProjectNotFound, ProjectUnreadable, sqlite3.Error):

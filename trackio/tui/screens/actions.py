@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ..colors import run_colour
-from ..model import value_at, x_bounds
+from ..layers import value_at, x_bounds
 from ..render import fmt_num, fmt_x
 
 SMOOTHING = (0.0, 0.3, 0.6, 0.8, 0.9, 0.95, 0.99)

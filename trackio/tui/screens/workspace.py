@@ -123,6 +123,8 @@ class WorkspaceScreen(ChartActions, Screen):
                 run.replace(block)
         self.project.loading = message.pending
         self.refresh_all()
+        if self.loader is not None and not self.loader.painted.is_set():
+            self.call_after_refresh(self.loader.painted.set)
 
     def on_load_failed(self, message: LoadFailed) -> None:
         self.error = message.text

@@ -14,7 +14,8 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ..colors import AXIS, run_dim_style, run_style
-from ..model import Project, View, layer, series_of, value_at, window, x_bounds
+from ..layers import layer, series_of, value_at, window, x_bounds
+from ..model import Project, View
 from ..render import BRAILLE, Glyphs, compose, fmt_axis, fmt_x, pack, raster, y_range
 
 
