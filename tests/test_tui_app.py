@@ -323,3 +323,21 @@ def test_importing_the_tui_package_loads_no_ui_or_numpy():
     code = "import sys, trackio, trackio.tui; print(sorted(m for m in ('textual', 'rich', 'numpy', 'plotext') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+@pytest.mark.asyncio
+async def test_all_nan_metric_says_so_and_other_charts_still_draw(trackio_dir):
+    import trackio
+
+    with contextlib.redirect_stdout(io.StringIO()):
+        trackio.init(project="nan", name="r", auto_log_cpu=False, auto_log_gpu=False)
+        for s in range(30):
+            trackio.log({"a_bad": float("nan") if s % 2 else float("inf"), "b_ok": float(s)})
+        trackio.finish()
+    app = TrackioApp("nan", directory=trackio_dir)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await wait_for(pilot, loaded(app, 1), what="project load")
+        await pilot.pause(0.3)
+        bad, ok = app.screen.grid.charts[:2]
+        assert bad.metric == "a_bad" and "no finite values" in "".join(s.text for s in bad._strips[0])
+        assert braille_in(ok) > 5
