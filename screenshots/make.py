@@ -158,7 +158,7 @@ async def wait_loaded(pilot, timeout: float = 30.0) -> None:
 
 VIEWS = (  # file name, terminal size, keys pressed after loading
     ("workspace.svg", (160, 48), ()),
-    ("chart-fullscreen.svg", (160, 48), ("f", "s", "s", "i", "left", "left", "left", "left")),
+    ("chart-fullscreen.svg", (160, 48), ("f", "s", "s", "s", "s", "i", "left", "left", "left", "left")),
     ("alerts.svg", (120, 36), ("a",)),
     ("help.svg", (120, 40), ("question_mark",)),
     ("workspace-80x24.svg", (80, 24), ()),

@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...store.reader import flatten
 from ...store.series import Alert
 from ..colors import ASCII_STATUS, LEVEL_STYLE, LEVELS, STATUS_MARK, run_colour
 from ..model import Project, RunData
@@ -160,7 +161,7 @@ class Overview(Static):
             text.append(f"\n{run.row.status} · id {run.id[:8]}", style="grey62")
             if run.row.group:
                 text.append(f" · group {run.row.group}", style="grey62")
-            cfg = {k: v for k, v in run.config.items() if not str(k).startswith("_")}
+            cfg = {k: v for k, v in flatten(run.config).items() if not str(k).startswith("_")}
             text.append("\n\nConfig\n", style="bold")
             if not cfg:
                 text.append("  (no config)\n", style="grey50")
