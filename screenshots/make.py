@@ -141,7 +141,7 @@ def demo_app(directory: Path, **kw):
     return TrackioApp(PROJECT, directory=directory, clock=lambda: NOW, **kw)
 
 
-async def wait_loaded(pilot, timeout: float = 30.0) -> None:
+async def wait_loaded(pilot, timeout: float = 90.0) -> None:
     """Wait until the workspace holds every run's exact history and has painted once."""
     from trackio.tui.screens.workspace import WorkspaceScreen
 
