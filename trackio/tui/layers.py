@@ -1,0 +1,114 @@
+"""What a chart draws: x extents, the zoom window and M4 layers of each run's series on the
+view's x axis (step, relative time, wall time, or another metric), plus the value under a cursor.
+
+Step and time axes read the series' incremental pyramids (cost independent of history length);
+a zoomed window finer than the pyramid reads the raw points found by binary search; a metric used
+as the x axis has no pyramid and scans the series (O(history), on demand only)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .downsample import Buckets, empty_buckets, m4
+from .model import RunData, Series, View, _SysRun
+
+def series_of(run: RunData, metric: str, system: bool) -> Series | None:
+    return (run.system if system else run.metrics).get(metric)
+
+
+def x_bounds(runs: list[RunData], metric: str, view: View, system: bool) -> tuple[float, float] | None:
+    """Full x extent of ``metric`` over ``runs`` on the view's axis (``rel`` in seconds from t0)."""
+    lo, hi = math.inf, -math.inf
+    for r in runs:
+        s = series_of(r, metric, system)
+        if s is None or s.y.n == 0:
+            continue
+        x = _raw_x(r, s, view, system)
+        if x is None:
+            p = s.pyramid(_pmode(view, system), 0.0, r if not system else _SysRun(r))
+            a, b = p.xmin, p.xmax
+            if view.xmode == "rel":
+                a, b = a - r.t0, b - r.t0
+        else:
+            fin = x[np.isfinite(x)]
+            if fin.size == 0:
+                continue
+            a, b = float(fin.min()), float(fin.max())
+        lo, hi = min(lo, a), max(hi, b)
+    if lo > hi:
+        return None
+    return lo, hi
+
+
+def _pmode(view: View, system: bool) -> str:
+    return "time" if system or view.xmode != "step" else "step"
+
+
+def _raw_x(run: RunData, s: Series, view: View, system: bool) -> np.ndarray | None:
+    """x of every point when the axis is another metric (no pyramid there), else None."""
+    if not view.xmode.startswith("metric:") or system:
+        return None
+    other = run.metrics.get(view.xmode[7:])
+    if other is None:
+        return np.full(s.y.n, np.nan)
+    dense = np.full(run.ids.n, np.nan)
+    dense[other.pos.index] = other.y.v
+    return dense[s.pos.index]
+
+
+def window(bounds: tuple[float, float], view: View) -> tuple[float, float]:
+    """The x window shown for a chart whose data spans ``bounds`` under the view's zoom."""
+    lo, hi = bounds
+    if view.zoom is not None and view.zoom < hi - lo:
+        if view.anchor is None:
+            lo = hi - view.zoom
+        else:
+            lo = min(max(lo, view.anchor - view.zoom / 2), hi - view.zoom)
+            hi = lo + view.zoom
+    if hi - lo <= 0:
+        lo, hi = lo - 0.5, hi + 0.5
+    return lo, hi
+
+
+def layer(run: RunData, metric: str, view: View, xr: tuple[float, float], ncols: int, system: bool,
+          alpha: float | None = None) -> Buckets:
+    """M4 columns of one run's series over window ``xr`` on ``ncols`` dot columns."""
+    s = series_of(run, metric, system)
+    if s is None or s.y.n == 0:
+        return empty_buckets()
+    a = view.alpha if alpha is None else alpha
+    shift = run.t0 if view.xmode == "rel" else 0.0
+    xlo, xhi = xr[0] + shift, xr[1] + shift
+    raw_x = _raw_x(run, s, view, system)
+    if raw_x is not None:
+        return m4(raw_x, s.values(a), xlo, xhi, ncols)
+    owner = _SysRun(run) if system else run
+    p = s.pyramid(_pmode(view, system), a, owner)
+    if p.resolution(xlo, xhi) >= 2 * ncols:
+        return p.project(xlo, xhi, ncols)
+    x = owner.x_of(_pmode(view, system), s.pos.index)
+    y = s.values(a)
+    mono = owner.sys_mono if system else run.mono[_pmode(view, system)]
+    if mono:  # O(log n + window) instead of a scan of the whole history
+        i0 = int(np.searchsorted(x, xlo, side="left"))
+        i1 = int(np.searchsorted(x, xhi, side="right"))
+        x, y = x[i0:i1], y[i0:i1]
+    return m4(x, y, xlo, xhi, ncols)
+
+
+def value_at(run: RunData, metric: str, view: View, x: float, system: bool) -> tuple[float, float] | None:
+    """(x, value) of the run's point nearest to ``x`` on the view's axis, or None."""
+    s = series_of(run, metric, system)
+    if s is None or s.y.n == 0:
+        return None
+    shift = run.t0 if view.xmode == "rel" else 0.0
+    raw_x = _raw_x(run, s, view, system)
+    if raw_x is None:
+        raw_x = (_SysRun(run) if system else run).x_of(_pmode(view, system), s.pos.index)
+    d = np.abs(raw_x - (x + shift))
+    if not np.isfinite(d).any():
+        return None
+    i = int(np.nanargmin(d))
+    return float(raw_x[i] - shift), float(s.y.v[i])

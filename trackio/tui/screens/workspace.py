@@ -1,0 +1,312 @@
+"""The workspace: runs sidebar, metric chart grid, overview and alerts, fed by the data worker."""
+
+from __future__ import annotations
+
+import re
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.screen import Screen
+from textual.widgets import Footer, Input, OptionList, Static
+
+from ...store.series import Delta
+from ..keymap import bindings
+from ..loader import Loader
+from ..messages import LoadFailed, Polled, RunLoaded
+from ..model import Project, View
+from ..widgets.grid import ChartGrid
+from ..widgets.panes import AlertsList, HeaderBar, Overview, RunsList
+from .actions import ChartActions
+
+MIN_W, MIN_H = 60, 15  # below this the workspace shows a message instead of squeezed charts
+LEFT_AT, RIGHT_AT = 100, 130  # widths from which the sidebars show by default
+
+
+class WorkspaceScreen(ChartActions, Screen):
+    """All runs of one project. The loader thread posts :mod:`trackio.tui.messages` here."""
+
+    BINDINGS = bindings("workspace")
+
+    def __init__(self, project: str, focus_run: str | None = None):
+        super().__init__()
+        self.project = Project(project)
+        self.view = View()
+        self.want_run = focus_run
+        self.loader: Loader | None = None
+        self.left_pref: bool | None = None
+        self.right_pref: bool | None = None
+        self.error = ""
+
+    # -- layout ----------------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        app = self.app
+        yield HeaderBar(id="header")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield RunsList(unicode=app.glyphs.braille, id="runs")
+            yield ChartGrid(self.project, self.view, app.glyphs, id="grid")
+            with Vertical(id="right"):
+                yield Overview(id="overview")
+                yield AlertsList(id="alerts")
+        yield Static("", id="readout")
+        yield Input(placeholder="metric regex (Enter: apply, Esc: cancel)", id="filter")
+        yield Static(f"Terminal too small: needs at least {MIN_W}x{MIN_H}.", id="too-small")
+        yield Footer()
+
+    @property
+    def grid(self) -> ChartGrid:
+        return self.query_one(ChartGrid)
+
+    def on_mount(self) -> None:
+        self.query_one("#filter").display = False
+        self.query_one("#readout").display = False
+        self._apply_size(self.app.size.width, self.app.size.height)
+        self.grid.focus()
+        self.refresh_all()
+        self._start_loader()
+
+    def on_unmount(self) -> None:
+        if self.loader is not None:
+            self.loader.stop()
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_size(event.size.width, event.size.height)
+
+    def _apply_size(self, w: int, h: int) -> None:
+        tiny = w < MIN_W or h < MIN_H
+        self.query_one("#main").display = not tiny
+        self.query_one("#too-small").display = tiny
+        left = self.left_pref if self.left_pref is not None else w >= LEFT_AT
+        right = self.right_pref if self.right_pref is not None else w >= RIGHT_AT
+        self.query_one("#left").display = left
+        self.query_one("#right").display = right
+
+    # -- data ------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="loader", exit_on_error=False)
+    def _run_loader(self) -> None:
+        self.loader.run()
+
+    def _start_loader(self) -> None:
+        self.loader = Loader(self.project.name, self.app.directory, self.app.interval, self.post_message)
+        self._run_loader()
+
+    def on_polled(self, message: Polled) -> None:
+        self.apply_delta(message.delta, message.first)
+        self.refresh_all()
+
+    def apply_delta(self, d: Delta, first: bool = False) -> None:
+        """Merge one poll into the model (UI thread; O(new rows))."""
+        p = self.project
+        p.sync_runs(d.runs)
+        for rid, cfg in d.configs.items():
+            if rid in p.runs:
+                p.runs[rid].config = cfg
+        for block in d.metrics:
+            run = p.runs.get(block.run_id)
+            if run is not None:
+                run.append(block)
+        for sb in d.system:
+            run = p.runs.get(sb.run_id)
+            if run is not None:
+                run.append_system(sb.times, sb.columns)
+        if d.alerts:
+            p.alerts.extend(d.alerts)
+            if first:
+                self.query_one(AlertsList).seen_id = d.alerts[-1].id
+
+    def on_run_loaded(self, message: RunLoaded) -> None:
+        for block in message.blocks:
+            run = self.project.runs.get(block.run_id)
+            if run is not None:
+                run.replace(block)
+        self.project.loading = message.pending
+        self.refresh_all()
+        if self.loader is not None and not self.loader.painted.is_set():
+            self.call_after_refresh(self.loader.painted.set)
+
+    def on_load_failed(self, message: LoadFailed) -> None:
+        self.error = message.text
+        self.notify(message.text, severity="error", timeout=30)
+        self.refresh_all()
+
+    # -- view refresh ----------------------------------------------------------------------------
+    def new_alerts(self) -> int:
+        seen = self.query_one(AlertsList).seen_id
+        return sum(1 for a in self.project.alerts if a.id > seen)
+
+    def refresh_all(self) -> None:
+        now = self.app.clock()
+        runs = self.query_one(RunsList)
+        runs.update_runs(self.project, now)
+        if self.want_run is not None and self.project.runs:
+            for i, rid in enumerate(runs.run_ids):
+                r = self.project.runs[rid]
+                if self.want_run in (r.name, r.id):
+                    runs.highlighted = i
+                    break
+            else:
+                self.notify(f"Run '{self.want_run}' not found in project '{self.project.name}'.",
+                            severity="warning", timeout=10)
+            self.want_run = None
+        self.grid.focus_run = runs.current
+        self.query_one(Overview).show_run(self.project.runs.get(runs.current) if runs.current else None,
+                                          self.grid.system)
+        self.query_one(AlertsList).update_alerts(self.project.alerts, now)
+        self.query_one(HeaderBar).show(self.project, self.new_alerts(), now, self.error or self._note())
+        if self.grid.page_names() != [c.metric for c in self.grid.charts if c.metric]:
+            self.grid.assign()
+        self.grid.redraw_changed()
+        self.update_readout()
+
+    def _note(self) -> str:
+        g = self.grid
+        bits = []
+        if g.system:
+            bits.append("system metrics")
+        if g.pattern is not None:
+            bits.append(f"/{g.pattern.pattern}/")
+        if g.pages() > 1:
+            bits.append(f"page {g.page + 1}/{g.pages()}")
+        if self.view.xmode != "step":
+            bits.append("x: " + {"rel": "relative time", "time": "wall time"}.get(self.view.xmode, self.view.xmode[7:]))
+        if not g.system and any(r.system for r in self.project.runs.values()):
+            bits.append("m: system metrics")
+        if not self.grid.names() and self.project.runs:
+            bits.append("no metrics match" if g.pattern else "no metrics yet")
+        return " · ".join(bits)
+
+    # -- events ----------------------------------------------------------------------------------
+    @on(OptionList.OptionHighlighted, "#runs")
+    def _run_highlighted(self) -> None:
+        self.refresh_all()
+
+    @on(OptionList.OptionSelected, "#runs")
+    def _run_selected(self) -> None:
+        self.action_toggle_run()
+
+    @on(OptionList.OptionSelected, "#alerts")
+    def _alert_selected(self) -> None:
+        alert = self.query_one(AlertsList).current
+        if alert is not None:
+            self.jump_to_alert(alert)
+
+    def jump_to_alert(self, alert) -> None:
+        """Centre every chart's x window on the alert's step, focus its run and mark it seen."""
+        if alert.step is not None:
+            self.view.xmode = "step"
+            chart = self.grid.focused
+            win = chart.window_now() if chart else None
+            width = (win[1] - win[0]) / 10 if win and self.view.zoom is None else (self.view.zoom or 100.0)
+            self.view.zoom = max(width, 20.0)
+            self.view.anchor = float(alert.step)
+            if chart is not None:
+                chart.cursor = float(alert.step)
+        runs = self.query_one(RunsList)
+        if alert.run_id in runs.run_ids:
+            runs.highlighted = runs.run_ids.index(alert.run_id)
+        al = self.query_one(AlertsList)
+        al.seen_id = max(al.seen_id, alert.id)
+        self.refresh_all()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        try:
+            self.grid.pattern = re.compile(text, re.IGNORECASE) if text else None
+        except re.error as e:
+            self.notify(f"Invalid regular expression: {e}", severity="error")
+            return
+        self.grid.page = 0
+        event.input.display = False
+        self.grid.focus()
+        self.grid.assign()
+        self.refresh_all()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.display = True
+        box.value = self.grid.pattern.pattern if self.grid.pattern else ""
+        box.focus()
+
+    def action_back(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.display:
+            box.display = False
+            self.grid.focus()
+            return
+        chart = self.grid.focused
+        if chart is not None and chart.cursor is not None:
+            chart.cursor = None
+            self.refresh_all()
+            return
+        if self.view.anchor is not None or self.view.zoom is not None:
+            self.action_zoom_reset()
+
+    def action_toggle_run(self) -> None:
+        rid = self.query_one(RunsList).current
+        if rid is None:
+            return
+        self.project.hidden.symmetric_difference_update({rid})
+        self.refresh_all()
+
+    def action_system(self) -> None:
+        self.grid.system = not self.grid.system
+        self.grid.page = 0
+        self.grid.assign()
+        self.refresh_all()
+
+    def action_alerts(self) -> None:
+        from .alerts import AlertsScreen
+
+        self.app.push_screen(AlertsScreen(self))
+
+    def action_level(self) -> None:
+        al = self.query_one(AlertsList)
+        al.min_level = {"info": "warn", "warn": "error", "error": "info"}[al.min_level]
+        self.refresh_all()
+
+    def action_page(self, delta: int) -> None:
+        self.grid.turn(delta)
+        self.refresh_all()
+
+    def action_move(self, dx: int, dy: int) -> None:
+        focused = self.focused
+        if isinstance(focused, OptionList) and dy:
+            focused.action_cursor_down() if dy > 0 else focused.action_cursor_up()
+            return
+        if self.inspect_step(dx):
+            return
+        self.grid.move(dx, dy)
+        self.refresh_all()
+
+    def action_fullscreen(self) -> None:
+        chart = self.grid.focused
+        if chart is not None:
+            from .chart import ChartScreen
+
+            self.app.push_screen(ChartScreen(self, chart.metric, self.grid.system))
+
+    def action_grid_rows(self) -> None:
+        g = self.grid
+        g.rows_pref = None if g.rows_pref == 4 else (g.rows_pref or 0) + 1
+        g.layout_charts()
+        self.refresh_all()
+
+    def action_grid_cols(self) -> None:
+        g = self.grid
+        g.cols_pref = None if g.cols_pref == 4 else (g.cols_pref or 0) + 1
+        g.layout_charts()
+        self.refresh_all()
+
+    def action_sidebar(self, side: str) -> None:
+        node = self.query_one(f"#{side}")
+        if side == "left":
+            self.left_pref = not node.display
+        else:
+            self.right_pref = not node.display
+        self._apply_size(self.app.size.width, self.app.size.height)
+
+    def current_chart(self):
+        return self.grid.focused
