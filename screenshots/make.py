@@ -37,13 +37,17 @@ RUNS = (  # name, learning rate, steps, fate
 
 
 class FakeTime:
-    """Stands in for the ``time`` module inside ``trackio.run``: ``time()`` follows ``now``."""
+    """The clock trackio stamps rows with (``trackio.run._time_ns``) in screenshot mode: it follows
+    ``now``, so re-running the script writes identical timestamps."""
 
     def __init__(self, now: float):
         self.now = now
 
     def time(self) -> float:
         return self.now
+
+    def time_ns(self) -> int:
+        return round(self.now * 1_000_000) * 1000
 
     def __getattr__(self, name):
         return getattr(time, name)
@@ -95,7 +99,7 @@ import sys, os
 sys.path.insert(0, {here!r})
 import make, trackio, trackio.run
 clock = make.FakeTime(make.T0)
-trackio.run.time = clock
+trackio.run._time_ns = clock.time_ns
 make.log_run(trackio, clock, {name!r}, {lr!r}, {steps!r}, {seed!r})
 import time as _t; _t.sleep(1.0)
 os._exit(1)
@@ -110,8 +114,8 @@ def write_demo(directory: Path):
     import trackio.run
 
     clock = FakeTime(T0)
-    saved, saved_uuid4 = trackio.run.time, uuid.uuid4
-    trackio.run.time = clock
+    saved, saved_uuid4 = trackio.run._time_ns, uuid.uuid4
+    trackio.run._time_ns = clock.time_ns
     ids = random.Random(7)
     uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # stable run ids
     live = None
@@ -129,7 +133,7 @@ def write_demo(directory: Path):
                 else:
                     trackio.finish()
     finally:
-        trackio.run.time, uuid.uuid4 = saved, saved_uuid4
+        trackio.run._time_ns, uuid.uuid4 = saved, saved_uuid4
     time.sleep(0.6)  # the live run's writer commits within 0.25 s
     return live
 
