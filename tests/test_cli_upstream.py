@@ -138,3 +138,29 @@ def test_python_values_match_a_plain_decode_of_every_row(up):
             assert readmetrics.metric_values(conn, UP_RUN, metric) == expected, metric
     finally:
         conn.close()
+
+
+def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
+    """A run written by our writer is rendered by SQL (printf + group_concat), not row by row in
+    Python; only chunks holding rows SQL cannot read exactly fall back."""
+    from trackio.store import reader, readmetrics
+
+    d = tmp_path / "data"
+    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
+                      "for i in range(300):\n    trackio.log({'loss': 1 / (i + 1), 'seq': [i] if i == 250 else i})\n"
+                      "trackio.finish()\n")
+    conn = reader.connect_reader(d / "p.db")
+    statements = []
+    conn.set_trace_callback(statements.append)
+    try:
+        run_id = reader.project_runs(conn)[0].id
+        statements.clear()
+        chunks, n = readmetrics.metric_values_json(conn, run_id, "loss")
+        assert n == 300 and not any("ORDER BY id" in s for s in statements)
+        assert any("group_concat" in s and "NOT INDEXED" in s for s in statements)
+        statements.clear()
+        chunks, n = readmetrics.metric_values_json(conn, run_id, "seq")
+        assert n == 300 and sum("ORDER BY id" in s for s in statements) == 1  # one chunk re-read in Python
+        assert ",\n".join(chunks) == _reference(conn, run_id, "seq")
+    finally:
+        conn.close()

@@ -9,7 +9,7 @@ from .output import emit_json, human, lines, table
 
 def alerts_command(project: str, run: str | None, level, since: str | None, json_: bool, space, hf_token) -> None:
     """Shared body of ``list alerts`` and ``get alerts`` (identical commands)."""
-    lvl = level.value if level is not None else None
+    lvl = level  # already normalised to lowercase by the --level callback
     with open_project(project, data_directory(space, hf_token)) as conn:
         run_id, run_label = None, run
         if run is not None:

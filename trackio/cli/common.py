@@ -10,7 +10,6 @@ from __future__ import annotations
 import sqlite3
 import sys
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
 
@@ -23,6 +22,13 @@ from ..store.timefmt import parse_ts
 
 class CliError(Exception):
     """A handled error: ``Error: <message>`` on stderr, exit 1."""
+
+
+def group_help(ctx: typer.Context) -> None:
+    # A group named without a command prints its help on stdout and exits 0, as the program does.
+    if ctx.invoked_subcommand is None:
+        sys.stdout.write(ctx.get_help() + "\n")
+        raise typer.Exit()
 
 
 def note(message: str) -> None:
@@ -47,12 +53,22 @@ def _timestamp(value: Optional[str]) -> Optional[str]:
     return value
 
 
-class Level(str, Enum):
-    """Alert levels accepted by ``--level`` (case-insensitive)."""
+LEVELS = ("info", "warn", "error")
 
-    info = "info"
-    warn = "warn"
-    error = "error"
+
+def _level(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    level = value.strip().lower()
+    if level not in LEVELS:
+        raise typer.BadParameter(f"'{value}' is not one of 'info', 'warn', 'error'.")
+    return level
+
+
+def _non_negative(value: int) -> int:
+    if value < 0:
+        raise typer.BadParameter(f"{value} is not in the range x>=0.")
+    return value
 
 
 ProjectOpt = Annotated[str, typer.Option("--project", help="Project name, as given to trackio.init().",
@@ -70,8 +86,8 @@ TokenOpt = Annotated[Optional[str], typer.Option(
     rich_help_panel="Remote", help="Hugging Face token for a private Space.")]
 SinceOpt = Annotated[Optional[str], typer.Option("--since", metavar="TIMESTAMP", callback=_timestamp,
                                                  show_default=False, help=f"Only alerts after this instant. {TS_HELP}")]
-LevelOpt = Annotated[Optional[Level], typer.Option("--level", case_sensitive=False, show_default=False,
-                                                   help="Only alerts of this level.")]
+LevelOpt = Annotated[Optional[str], typer.Option("--level", callback=_level, metavar="[info|warn|error]",
+                                                 show_default=False, help="Only alerts of this level (any case).")]
 StepOpt = Annotated[Optional[int], typer.Option("--step", metavar="N", show_default=False,
                                                 help="Rows logged at step N.")]
 AroundOpt = Annotated[Optional[int], typer.Option("--around", metavar="N", show_default=False,
@@ -79,7 +95,7 @@ AroundOpt = Annotated[Optional[int], typer.Option("--around", metavar="N", show_
 AtTimeOpt = Annotated[Optional[str], typer.Option(
     "--at-time", metavar="TIMESTAMP", callback=_timestamp, show_default=False,
     help=f"Rows logged within ±W seconds of this instant (W = --window). {TS_HELP}")]
-WindowOpt = Annotated[int, typer.Option("--window", metavar="W", min=0,
+WindowOpt = Annotated[int, typer.Option("--window", metavar="W", callback=_non_negative,
                                         help="Half-width for --around (steps) and --at-time (seconds).")]
 
 

@@ -4,13 +4,13 @@ import typer
 
 from ..store import reader, readmetrics
 from .common import (AroundOpt, AtTimeOpt, CliError, JsonOpt, LevelOpt, OptRunOpt, ProjectOpt, RunOpt,
-                     SinceOpt, SpaceOpt, StepOpt, TokenOpt, WindowOpt, data_directory, open_project,
-                     pick_run, window_of)
+                     SinceOpt, SpaceOpt, StepOpt, TokenOpt, WindowOpt, data_directory, group_help,
+                     open_project, pick_run, window_of)
 from .alerts import alerts_command
 from .output import emit_json, human, lines, short_ts, table
 
-app = typer.Typer(name="get", help="Show a project, run, metric, snapshot, system metric or alerts.",
-                  no_args_is_help=True)
+app = typer.Typer(name="get", help="Show a project, run, metric, snapshot, system metric or alerts.")
+app.callback(invoke_without_command=True)(group_help)
 
 
 @app.command("project")

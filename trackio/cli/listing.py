@@ -5,11 +5,11 @@ import typer
 from ..store import reader
 from .alerts import alerts_command
 from .common import (JsonOpt, LevelOpt, OptRunOpt, ProjectOpt, RunOpt, SinceOpt, SpaceOpt, TokenOpt,
-                     data_directory, note, open_project, pick_run)
+                     data_directory, group_help, note, open_project, pick_run)
 from .output import emit_json, lines, short_ts, table
 
-app = typer.Typer(name="list", help="List projects, runs, metrics, system metrics or alerts.",
-                  no_args_is_help=True)
+app = typer.Typer(name="list", help="List projects, runs, metrics, system metrics or alerts.")
+app.callback(invoke_without_command=True)(group_help)
 
 
 @app.command("projects")

@@ -5,10 +5,11 @@ import typer
 from ..store.paths import canon
 from ..store.reader import ProjectUnreadable
 from ..store.readquery import QueryError, run_query
-from .common import CliError, JsonOpt, ProjectOpt, SpaceOpt, TokenOpt, data_directory
+from .common import CliError, JsonOpt, ProjectOpt, SpaceOpt, TokenOpt, data_directory, group_help
 from .output import emit_json, grid, human, lines
 
-app = typer.Typer(name="query", help="Run a read-only SQL query against a project.", no_args_is_help=True)
+app = typer.Typer(name="query", help="Run a read-only SQL query against a project.")
+app.callback(invoke_without_command=True)(group_help)
 
 
 def cell_text(v) -> str:

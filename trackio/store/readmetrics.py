@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from .decode import decode_json, decode_row, flatten
-from .runs import run_id_expr, tables
+from .runs import distinct_run_ids, run_id_expr, tables
 from .timefmt import parse_ts
 
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
@@ -251,7 +251,9 @@ def _dense_chunks(conn, run_id: str, metric: str, rid: str, lo: int, hi: int):
             sparse = True
             text, n = conn.execute(filtered, {**params, "a": a, "b": b}).fetchone()
             text = text or ""
-        if text.count('\n      "value": ') != n or '\n      "value": [' in text or '\n      "value": {' in text:
+        # Every row in the chunk rendered, and no list value (lists are indented over several lines;
+        # objects cannot occur: fast rows have no "{" after the first character).
+        if text.count('\n      "value": ') != n or '\n      "value": [' in text:
             rows = _value_rows(conn, run_id, metric, None, ids=(a, b))
             text, n = _render_rows(rows), len(rows)
         if n:
@@ -271,8 +273,12 @@ def metric_values_json(conn: sqlite3.Connection, run_id: str, metric: str,
         return [], 0
     rid = run_id_expr(conn, "metrics")
     if window is None and HAS_ARROW and _path(metric) is not None:
-        lo, hi, n = conn.execute(f"SELECT min(id), max(id), count(*) FROM metrics WHERE {rid} = ?",
-                                 (run_id,)).fetchone()
+        if distinct_run_ids(conn, "metrics", rid) == [run_id]:  # the only run: its rows are the table
+            lo, hi = conn.execute("SELECT (SELECT min(id) FROM metrics), (SELECT max(id) FROM metrics)").fetchone()
+            n = 0 if lo is None else hi - lo + 1
+        else:
+            lo, hi, n = conn.execute(f"SELECT min(id), max(id), count(*) FROM metrics WHERE {rid} = ?",
+                                     (run_id,)).fetchone()
         if n and n * 4 >= hi - lo + 1:  # dense: a rowid-range scan beats index lookups
             try:
                 parts = list(_dense_chunks(conn, run_id, metric, rid, lo, hi))
