@@ -665,3 +665,16 @@ def test_colour_only_on_a_tty_without_no_color(data):
     assert "\x1b[" in _run_in_pty(args, env)
     assert "\x1b[" not in _run_in_pty(args, {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in run(data, *args).out
+
+
+def test_metric_names_json_would_escape(tmp_path):
+    d = tmp_path / "data"
+    write_with_api(d, "import trackio\ntrackio.init(project='q', name='r', auto_log_cpu=False)\n"
+                      "for i in range(3):\n    trackio.log({'a\"b': i, 'c\\\\d': i, 'é': i, 'tab\\there': i, 'x': 1})\n"
+                      "trackio.finish()\n")
+    names = cli("list", "metrics", "--project", "q", "--run", "r", "--json", data_dir=d).json()["metrics"]
+    assert names == ['a"b', "c\\d", "tab\there", "x", "é"]
+    for name in names:
+        r = cli("get", "metric", "--project", "q", "--run", "r", "--metric", name, "--json", data_dir=d)
+        assert r.rc == 0, (name, r.err)
+        assert [v["value"] for v in r.json()["values"]] == ([1, 1, 1] if name == "x" else [0, 1, 2])

@@ -164,3 +164,19 @@ def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
         assert ",\n".join(chunks) == _reference(conn, run_id, "seq")
     finally:
         conn.close()
+
+
+def test_parallel_chunk_rendering_equals_sequential(up, monkeypatch):
+    from trackio.store import reader, readmetrics
+
+    monkeypatch.setattr(readmetrics, "CHUNK", 2)
+    conn = reader.connect_reader(up / "mixed.db")
+    try:
+        lo, hi = conn.execute("SELECT min(id), max(id) FROM metrics").fetchone()
+        bounds = [(a, min(a + 1, hi)) for a in range(lo, hi + 1, 2)]
+        for metric in ("train/loss", "lr", "hist", "nope"):
+            sequential = readmetrics._dense_chunks(conn, UP_RUN, metric, "run_id", bounds)
+            for workers in (2, 3, 4):
+                assert readmetrics._dense_parallel(conn, UP_RUN, metric, "run_id", lo, hi, workers) == sequential
+    finally:
+        conn.close()

@@ -37,7 +37,10 @@ def emit_json(doc: dict, tail_key: str | None = None, tail_chunks: list[str] | N
     :func:`trackio.store.readmetrics.metric_values_json`); the bytes are identical to dumping the
     whole document with the list inside, and the list is written chunk by chunk.
     """
-    text = _dumps(doc)
+    try:
+        text = _dumps(doc)
+    except ValueError:  # a float the JSON could not hold (e.g. 1e999 in an old file): the strings
+        text = _dumps(finite(doc))
     if tail_key is None:
         return write(text + "\n")
     head = f"{text[:-2]},\n  " if doc else "{\n  "

@@ -18,11 +18,14 @@ a list. Logging order (ascending ``id``) is kept everywhere (contract §2.4).
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import NamedTuple
 
-from .decode import decode_json, decode_row, flatten
+from .decode import decode_json, decode_row, finite, flatten
 from .runs import distinct_run_ids, run_id_expr, tables
 from .timefmt import parse_ts
 
@@ -31,16 +34,24 @@ HAS_ARROW = sqlite3.sqlite_version_info >= (3, 38, 0)  # the -> operator
 HAS_JSON5 = sqlite3.sqlite_version_info >= (3, 42, 0)  # JSON5 input (bare NaN/Infinity) accepted
 
 
+def _path(metric: str) -> str | None:
+    """JSON path of a top-level key, or ``None`` when SQLite cannot match it (``"``, ``\\``, control
+    characters: such keys are stored escaped, so only slow rows can hold them)."""
+    if '"' in metric or "\\" in metric or any(ord(ch) < 0x20 for ch in metric):
+        return None
+    return f'$."{metric}"'
+
+
 def _fast(metric: str = "", c: str = "metrics") -> str:
     """SQL that is true when cell ``c`` can be read exactly by SQLite's JSON path functions for
     ``metric``: TEXT, no object after the first character (nothing to flatten, no media dict), no
     JSON5 extension such as a bare ``NaN`` (SQLite ≥ 3.42 would accept and rewrite it; older versions
-    raise "malformed JSON" and the caller falls back), and for a non-ASCII name no backslash (an
-    ``ensure_ascii`` writer stores such keys escaped)."""
+    raise "malformed JSON" and the caller falls back), and, for a name JSON would escape or that is
+    not ASCII (an ``ensure_ascii`` writer escapes those), no backslash: such keys are matched in Python."""
     sql = f"typeof({c}) = 'text' AND {c} NOT GLOB '?*{{*'"
     if HAS_JSON5:
         sql += f" AND json_valid({c})"
-    if not metric.isascii():
+    if not metric.isascii() or _path(metric) is None:
         sql += f" AND {c} NOT GLOB '*\\*'"
     return f"({sql})"
 
@@ -106,14 +117,6 @@ def _window_sql(w: Window | None):
            "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*' "
            "AND (timestamp GLOB '*+00:00' OR timestamp GLOB '*Z')))")
     return sql, {"w_lo": prefix(lo_us, "0"), "w_hi": prefix(hi_us, "9") + "~"}, post
-
-
-def _path(metric: str) -> str | None:
-    """JSON path of a top-level key, or ``None`` when SQLite cannot match it (``"``, ``\\``, control
-    characters: such keys are stored escaped, so only slow rows can hold them)."""
-    if '"' in metric or "\\" in metric or any(ord(ch) < 0x20 for ch in metric):
-        return None
-    return f'$."{metric}"'
 
 
 def _is_json_error(e: sqlite3.OperationalError) -> bool:
@@ -220,6 +223,7 @@ def metric_values(conn: sqlite3.Connection, run_id: str, metric: str,
 def render_entry(ts, step, value) -> str:
     """One ``{"timestamp", "step", "value"}`` entry as it appears inside the ``"values"`` list of
     ``json.dumps(doc, indent=2, ensure_ascii=False)`` (6-space indent, nested values included)."""
+    value = finite(value)
     v = _indented(value) if isinstance(value, (list, dict)) and value else _encode(value)
     v = v.replace("\n", "\n      ")
     return f'    {{\n      "timestamp": {_encode(ts)},\n      "step": {_encode(step)},\n      "value": {v}\n    }}'
@@ -229,8 +233,8 @@ def _render_rows(rows) -> str:
     return ",\n".join([render_entry(*r) for r in rows])
 
 
-def _dense_chunks(conn, run_id: str, metric: str, rid: str, lo: int, hi: int):
-    """Yield ``(text, count)`` per rowid chunk of a run whose rows are most of ``[lo, hi]``.
+def _dense_chunks(conn, run_id: str, metric: str, rid: str, bounds: list[tuple[int, int]]) -> list[tuple[str, int]]:
+    """``(text, count)`` for each rowid range in ``bounds`` of a run whose rows fill most of them.
 
     SQLite scans the table in rowid (= logging) order and renders each fast row with printf. The
     first query does not filter rows lacking the metric (their entry has an empty value, which is
@@ -242,9 +246,8 @@ def _dense_chunks(conn, run_id: str, metric: str, rid: str, lo: int, hi: int):
              f"END, ',' || char(10)), count(*) FROM metrics NOT INDEXED WHERE id BETWEEN :a AND :b AND {rid} = :rid")
     filtered = f"{quick} AND (NOT {ok} OR json_type(metrics, :p) IS NOT NULL)"
     params = {"fmt": _ENTRY, "p": _path(metric), "rid": run_id}
-    sparse = False
-    for a in range(lo, hi + 1, CHUNK):
-        b = min(a + CHUNK - 1, hi)
+    sparse, out = False, []
+    for a, b in bounds:
         text, n = conn.execute(filtered if sparse else quick, {**params, "a": a, "b": b}).fetchone()
         text = text or ""
         if not sparse and '"value": \n' in text:
@@ -256,8 +259,54 @@ def _dense_chunks(conn, run_id: str, metric: str, rid: str, lo: int, hi: int):
         if text.count('\n      "value": ') != n or '\n      "value": [' in text:
             rows = _value_rows(conn, run_id, metric, None, ids=(a, b))
             text, n = _render_rows(rows), len(rows)
-        if n:
-            yield text, n
+        out.append((text, n))
+    return out
+
+
+def _spare_cores() -> int:
+    """Cores not busy over the last minute (CPU count minus load average), at least 1: threads only
+    pay off on idle cores, and cost more than they save on a loaded machine."""
+    try:
+        return max(1, int((os.cpu_count() or 1) - os.getloadavg()[0] + 0.5))
+    except OSError:
+        return 1
+
+
+def _dense_parallel(conn, run_id: str, metric: str, rid: str, lo: int, hi: int,
+                    workers: int | None = None) -> list[tuple[str, int]]:
+    """:func:`_dense_chunks` over ``[lo, hi]``, the chunks shared by up to 4 threads on spare cores,
+    each with its own read connection (sqlite3 releases the GIL while a statement runs). Every row
+    with ``id <= hi`` was committed before ``hi`` was read, so all connections see the same rows."""
+    bounds = [(a, min(a + CHUNK - 1, hi)) for a in range(lo, hi + 1, CHUNK)]
+    workers = min(len(bounds), workers or min(_spare_cores(), 4))
+    path = conn.execute("PRAGMA database_list").fetchone()[2] if workers > 1 else ""
+    if workers < 2 or not path:
+        return _dense_chunks(conn, run_id, metric, rid, bounds)
+    from .reader import connect_reader
+
+    parts: list = [None] * workers
+    errors: list[BaseException] = []
+
+    def work(k: int) -> None:
+        try:
+            c = conn if k == 0 else connect_reader(Path(path))
+            try:
+                parts[k] = _dense_chunks(c, run_id, metric, rid, bounds[k::workers])
+            finally:
+                if c is not conn:
+                    c.close()
+        except BaseException as e:  # re-raised in the calling thread
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,), daemon=True) for k in range(1, workers)]
+    for t in threads:
+        t.start()
+    work(0)
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
+    return [parts[i % workers][i // workers] for i in range(len(bounds))]
 
 
 def metric_values_json(conn: sqlite3.Connection, run_id: str, metric: str,
@@ -281,8 +330,8 @@ def metric_values_json(conn: sqlite3.Connection, run_id: str, metric: str,
                                      (run_id,)).fetchone()
         if n and n * 4 >= hi - lo + 1:  # dense: a rowid-range scan beats index lookups
             try:
-                parts = list(_dense_chunks(conn, run_id, metric, rid, lo, hi))
-                return [t for t, _ in parts], sum(c for _, c in parts)
+                parts = _dense_parallel(conn, run_id, metric, rid, lo, hi)
+                return [t for t, n in parts if n], sum(n for _, n in parts)
             except sqlite3.OperationalError as e:
                 if not _is_json_error(e):
                     raise
