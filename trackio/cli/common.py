@@ -16,7 +16,8 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ..store.paths import canon, data_dir
-from ..store.reader import ProjectUnreadable, RunNotFound, RunRow, connect_reader, project_runs, resolve_run
+from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, project_runs,
+                            resolve_run)
 from ..store.timefmt import parse_ts
 
 
@@ -51,9 +52,6 @@ def _timestamp(value: Optional[str]) -> Optional[str]:
                 f"YYYY-MM-DDTHH:MM[:SS[.ffffff]] ('T' or a space), with an optional Z or ±HH:MM offset "
                 f"(none means UTC).") from None
     return value
-
-
-LEVELS = ("info", "warn", "error")
 
 
 def _level(value: Optional[str]) -> Optional[str]:

@@ -7,9 +7,11 @@ cannot give the exact answer (the *slow rows*):
 
 - JSON stored as BLOB (upstream 0.43 writes orjson bytes),
 - rows with an object after the first character (nested objects to flatten, media dicts),
-- rows with a backslash (escaped keys cannot be matched by a JSON path),
-- rows that may hold bare ``NaN``/``Infinity`` tokens (older upstream files; SQLite ≥ 3.42 would read
-  them as JSON5 and rewrite them).
+- rows with a backslash, when the metric name is one JSON escapes or is not ASCII (an escaped key
+  cannot be matched by a JSON path),
+- rows that are not strict JSON (bare ``NaN``/``Infinity`` tokens of older upstream files): SQLite
+  ≥ 3.42 would read them as JSON5 and rewrite them, so they are excluded with ``json_valid``; older
+  SQLite raises "malformed JSON" and the read is redone in Python.
 
 Rows written by our writer (compact, flat, UTF-8 TEXT) are never slow unless a value is an object or
 a list. Logging order (ascending ``id``) is kept everywhere (contract §2.4).
@@ -111,8 +113,9 @@ def _window_sql(w: Window | None):
         except (ValueError, TypeError, OverflowError):
             return False
 
-    # Candidates: UTC ISO timestamps (ours and upstream's) through the (run_id, timestamp) index by
-    # their seconds prefix, plus any row in another format; `post` then checks each exactly.
+    # Candidates: UTC ISO timestamps (ours and upstream's, which sort as text) within the seconds
+    # prefixes of the bounds, plus any row in another form; only text is compared in SQL (no JSON is
+    # parsed for other rows) and `post` then checks each candidate as an instant.
     sql = (" AND (timestamp BETWEEN :w_lo AND :w_hi OR NOT (timestamp GLOB "
            "'[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]*' "
            "AND (timestamp GLOB '*+00:00' OR timestamp GLOB '*Z')))")
