@@ -15,7 +15,6 @@ from . import context_vars
 from ._version import __version__
 from .alerts import AlertLevel, invalid_level_text, parse_level
 from .config import Config
-from .run import Run
 
 __all__ = ["init", "log", "finish", "alert", "log_system", "log_cpu", "log_gpu", "show", "sync", "freeze",
            "Run", "AlertLevel", "Table", "Image", "Histogram", "Trace", "Api", "config", "context_vars",
@@ -24,11 +23,12 @@ __all__ = ["init", "log", "finish", "alert", "log_system", "log_cpu", "log_gpu",
 config = Config()
 
 _RESUME_MODES = ("must", "allow", "never")
-_LAZY = {"Table": "media", "Image": "media", "Histogram": "media", "Trace": "media", "Api": "api"}
+_LAZY = {"Table": "media", "Image": "media", "Histogram": "media", "Trace": "media", "Api": "api", "Run": "run"}
 
 
 def __getattr__(name: str):
-    # Media classes and Api live in modules that import more; load them on first use.
+    # Run, the media classes and Api live in modules that import more (the writer, webhooks); load
+    # them on first use so that `import trackio` (and the CLI, a subpackage) stays light.
     mod = _LAZY.get(name)
     if mod is None:
         raise AttributeError(f"module 'trackio' has no attribute '{name}'")

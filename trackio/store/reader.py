@@ -1,18 +1,26 @@
-"""Read-only access to a project file, shared by the CLI, the TUI and the web export.
+"""Read-only access to project files, shared by the CLI, the TUI and the web export.
 
 Readers open ``file:<db>?mode=ro`` with ``query_only`` and a 30 s busy timeout (contract §2.6): they
 never change the journal mode or the schema, and never hold a read transaction between calls. Rows
-written by upstream trackio (JSON as BLOB, nested objects) are decoded and flattened here, so every
-front end sees the same metric names.
+written by upstream trackio (JSON as BLOB, nested objects) are decoded and flattened on read
+(:mod:`trackio.store.decode`), so every front end sees the same metric names.
+
+Every function takes the data directory as a parameter (default: :func:`~trackio.store.paths.data_dir`),
+so a front end can read a local directory laid out like ``TRACKIO_DIR`` (e.g. a Space's data fetched
+by ``--space``) through the same path. This module is the one import front ends need: it re-exports
+the metric readers (:mod:`.readmetrics`) and the read-only query runner (:mod:`.readquery`).
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
-
+from .decode import decode_json, decode_row, finite, flatten
 from .paths import canon, data_dir
+from .runs import RunRow, columns, project_runs, run_id_expr, tables
+from .timefmt import parse_ts, ts_key
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class ProjectNotFound(LookupError):
@@ -20,15 +28,22 @@ class ProjectNotFound(LookupError):
 
 
 class ProjectUnreadable(RuntimeError):
-    """The project file exists but is not a readable SQLite trackio database."""
+    """The project file exists but is not a readable SQLite database; the message names the file."""
+
+
+class RunNotFound(LookupError):
+    """``--run`` matches neither a run id nor a run name of the project."""
 
 
 def connect_reader(path: Path) -> sqlite3.Connection:
     """Open ``path`` read-only (autocommit, ``query_only``, ``busy_timeout=30000``).
 
     Raises:
-        ProjectUnreadable: the file cannot be opened as SQLite.
+        ProjectUnreadable: the file cannot be opened as SQLite (message: ``<path>: <reason>``).
     """
+    problem = file_problem(path)
+    if problem:
+        raise ProjectUnreadable(f"{path}: {problem}")
     uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -36,8 +51,23 @@ def connect_reader(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only=1")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as e:
-        raise ProjectUnreadable(str(e)) from None
+        raise ProjectUnreadable(f"{path}: {e}") from None
     return conn
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a SQLite database (``None`` when it can), from its 16-byte header.
+
+    An empty file counts as an (empty) SQLite database, as SQLite itself treats it.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError as e:
+        return e.strerror or str(e)
+    if head and head != SQLITE_MAGIC:
+        return "not a SQLite database (file is not a database)"
+    return None
 
 
 def list_projects(directory: Path | None = None) -> list[str]:
@@ -49,12 +79,31 @@ def list_projects(directory: Path | None = None) -> list[str]:
         return []
 
 
+def scan_projects(directory: Path | None = None) -> tuple[list[str], list[tuple[str, str]]]:
+    """Split the ``*.db`` files into readable projects and problems.
+
+    Returns ``(names, problems)``: the sorted stems whose header is SQLite's (or empty), and
+    ``(path, reason)`` for each other ``.db`` file (e.g. a corrupt or foreign file), so a front end
+    can report it and still list the rest.
+    """
+    d = directory or data_dir()
+    names, problems = [], []
+    for name in list_projects(d):
+        path = d / f"{name}.db"
+        problem = file_problem(path)
+        if problem:
+            problems.append((str(path), problem))
+        else:
+            names.append(name)
+    return names, problems
+
+
 def open_project(project: str, directory: Path | None = None) -> sqlite3.Connection:
     """Open the project's file read-only.
 
     Raises:
         ProjectNotFound: no file for ``canon(project)``.
-        ProjectUnreadable: the file is not readable SQLite.
+        ProjectUnreadable: the file is not readable SQLite (message names the file).
     """
     path = (directory or data_dir()) / f"{canon(project)}.db"
     if not path.is_file():
@@ -62,44 +111,117 @@ def open_project(project: str, directory: Path | None = None) -> sqlite3.Connect
     return connect_reader(path)
 
 
-def decode_json(raw):
-    """Decode a JSON column value stored as TEXT (ours) or BLOB (upstream); ``None`` if invalid."""
-    if isinstance(raw, (bytes, bytearray, memoryview)):
-        try:
-            raw = bytes(raw).decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    if not isinstance(raw, str):
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
+def resolve_run(runs: list[RunRow], ref: str) -> tuple[RunRow, list[RunRow]]:
+    """Pick the run a ``--run`` argument means (contract §4.1).
 
+    ``runs`` is :func:`~trackio.store.runs.project_runs` output (creation order). A run whose id is
+    ``ref`` wins; else the newest run named ``ref``. Returns ``(run, same_named)`` where
+    ``same_named`` lists every run of that name when there are several (else ``[]``).
 
-def flatten(obj: dict, prefix: str = "", out: dict | None = None) -> dict:
-    """Flatten nested mappings into ``/``-joined keys (contract §1.6 rule, applied on read).
-
-    Mappings with a ``_type`` key are media values and stay whole; an empty nested mapping gives no
-    key; on a collision the last value wins.
+    Raises:
+        RunNotFound: no run has that id or name.
     """
-    out = {} if out is None else out
-    for k, v in obj.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict) and "_type" not in v:
-            flatten(v, key + "/", out)
-        else:
-            out.pop(key, None)
-            out[key] = v
-    return out
+    for r in runs:
+        if r.id == ref:
+            return r, []
+    named = [r for r in runs if r.name == ref]
+    if not named:
+        raise RunNotFound(ref)
+    return named[-1], (named if len(named) > 1 else [])
 
 
-def decode_row(raw) -> dict:
-    """A stored ``metrics`` cell as a flat dict (``{}`` when unreadable or not an object)."""
-    obj = decode_json(raw)
-    if not isinstance(obj, dict):
-        return {}
-    for v in obj.values():
-        if isinstance(v, dict) and "_type" not in v:
-            return flatten(obj)
-    return obj
+def read_config(conn: sqlite3.Connection, run_id: str) -> dict | None:
+    """The run's stored config dict in stored order (``_`` keys included); ``None`` if none."""
+    if "configs" not in tables(conn):
+        return None
+    row = conn.execute(f"SELECT config FROM configs WHERE {run_id_expr(conn, 'configs')} = ? "
+                       "ORDER BY id DESC LIMIT 1", (run_id,)).fetchone()
+    cfg = decode_json(row[0]) if row else None
+    return cfg if isinstance(cfg, dict) else None
+
+
+def run_stats(conn: sqlite3.Connection, run_id: str) -> tuple[int, int | None]:
+    """``(num_logs, last_step)`` of a run: its ``metrics`` row count (duplicate steps count twice)
+    and max step (``None`` without rows), through the index ``idx_metrics_run_step``."""
+    if "metrics" not in tables(conn):
+        return 0, None
+    n, last = conn.execute(f"SELECT COUNT(*), MAX(step) FROM metrics WHERE {run_id_expr(conn, 'metrics')} = ?",
+                           (run_id,)).fetchone()
+    return n, last
+
+
+def last_step(conn: sqlite3.Connection, runs: list[RunRow]) -> int | None:
+    """Max step over all runs (one index seek per run), ``None`` when there are no metric rows."""
+    if "metrics" not in tables(conn):
+        return None
+    rid = run_id_expr(conn, "metrics")
+    best = None
+    for r in runs:
+        (m,) = conn.execute(f"SELECT MAX(step) FROM metrics WHERE {rid} = ?", (r.id,)).fetchone()
+        if m is not None and (best is None or m > best):
+            best = m
+    return best
+
+
+LEVELS = ("info", "warn", "error")
+
+
+def read_alerts(conn: sqlite3.Connection, run_id: str | None = None, level: str | None = None,
+                since: str | None = None) -> list[dict]:
+    """Alerts of a project, newest first (timestamp instant descending, then ``id`` descending).
+
+    Filters: ``run_id``; ``level`` (exact, lowercase); ``since`` an ISO 8601 timestamp, keeping alerts
+    strictly after that instant (raises ValueError if it does not parse). Each alert is a dict with
+    the keys ``timestamp, run, run_id, title, text, level, step, alert_id`` (contract §4.6);
+    ``alert_id`` is ``None`` for rows written before that column existed.
+    """
+    if "alerts" not in tables(conn):
+        return []
+    cols = columns(conn, "alerts")
+    rid = run_id_expr(conn, "alerts")
+    level_sql = "lower(level)" if "level" in cols else "'warn'"
+    step_sql = "step" if "step" in cols else "NULL"
+    aid_sql = "alert_id" if "alert_id" in cols else "NULL"
+    where, args = [], []
+    if run_id is not None:
+        where.append(f"{rid} = ?")
+        args.append(run_id)
+    if level is not None:
+        where.append(f"{level_sql} = ?")
+        args.append(level.lower())
+    sql = (f"SELECT id, timestamp, run_name, {rid}, title, text, {level_sql}, {step_sql}, {aid_sql} FROM alerts"
+           + (f" WHERE {' AND '.join(where)}" if where else ""))
+    rows = conn.execute(sql, args).fetchall()
+    if since is not None:
+        cut = parse_ts(since).timestamp()
+        rows = [r for r in rows if ts_key(r[1]) > cut]
+    rows.sort(key=lambda r: (ts_key(r[1]), r[0]), reverse=True)
+    return [{"timestamp": ts, "run": name, "run_id": r_id, "title": title, "text": text, "level": lvl,
+             "step": step, "alert_id": aid} for _, ts, name, r_id, title, text, lvl, step, aid in rows]
+
+
+_LAZY = {name: "readmetrics" for name in ("Window", "metric_exists", "metric_names", "metric_values",
+                                          "metric_values_json", "snapshot", "system_entries")}
+_LAZY.update({name: "readquery" for name in ("QueryError", "QueryResult", "run_query")})
+
+
+def __getattr__(name: str):
+    # The metric readers and the query runner are re-exported here (the one import front ends need)
+    # but loaded on first use, so a command that lists projects does not pay for them.
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"{__package__}.{mod}"), name)
+    globals()[name] = value
+    return value
+
+
+__all__ = [
+    "ProjectNotFound", "ProjectUnreadable", "RunNotFound", "RunRow", "LEVELS", "Window",
+    "QueryError", "QueryResult", "connect_reader", "file_problem", "list_projects", "scan_projects",
+    "open_project", "project_runs", "resolve_run", "read_config", "run_stats", "last_step",
+    "read_alerts", "metric_names", "metric_exists", "metric_values", "metric_values_json", "snapshot",
+    "system_entries", "run_query", "decode_json", "decode_row", "flatten", "finite",
+]

@@ -7,7 +7,6 @@ A project's runs are the union of ``runs.id``, ``configs.run_id`` and the distin
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import time
 import uuid
@@ -51,6 +50,13 @@ def run_id_expr(conn: sqlite3.Connection, table: str) -> str:
     return "run_id" if "run_id" in columns(conn, table) else "run_name"
 
 
+def _hostname() -> str:
+    # socket is imported here, not at module level: the CLI imports this module on every start.
+    import socket
+
+    return socket.gethostname()
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -78,7 +84,7 @@ def compute_status(status: str | None, heartbeat_at: str | None, pid: int | None
     now = time.time() if now is None else now
     if heartbeat_at is None or now - ts_key(heartbeat_at) > STALE_AFTER:
         return "crashed"
-    this_host = socket.gethostname() if this_host is None else this_host
+    this_host = _hostname() if this_host is None else this_host
     if pid is not None and host == this_host and not _pid_alive(int(pid)):
         return "crashed"
     return "running"
@@ -97,7 +103,7 @@ def project_runs(conn: sqlite3.Connection) -> list[RunRow]:
     have = tables(conn)
     found: dict[str, list] = {}
     order = 0
-    now, host = time.time(), socket.gethostname()
+    now, host = time.time(), _hostname()
     if "runs" in have:
         for rid, name, group, status, created, finished, beat, pid, rhost in conn.execute(
                 "SELECT id, name, group_name, status, created_at, finished_at, heartbeat_at, pid, host "
@@ -185,7 +191,7 @@ def open_run(conn: sqlite3.Connection, name: str | None, resume: str, group: str
     runs = project_runs(conn)
     mark_crashed(conn, runs)
     existing = newest(runs, name) if name else None
-    pid, host = os.getpid(), socket.gethostname()
+    pid, host = os.getpid(), _hostname()
     if existing is not None and resume in ("allow", "must"):
         stored = conn.execute(f"SELECT config FROM configs WHERE {run_id_expr(conn, 'configs')} = ?",
                               (existing.id,)).fetchone()

@@ -1,0 +1,83 @@
+"""Commands whose behaviour other parts of trackio provide: ``show``, ``tui``, ``export``, ``sync``,
+``demo`` (contract §4.14–4.16). Their flags are registered here; each body hands over to its module.
+"""
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .common import CliError, OptRunOpt, SpaceOpt, TokenOpt, note
+
+OptProject = Annotated[Optional[str], typer.Option("--project", show_default=False, help="Project name.")]
+
+
+def not_yet(command: str) -> None:
+    """The answer of a command whose implementation is not part of this build."""
+    raise CliError(f"trackio {command} is not available yet.")
+
+
+def tui(project: OptProject = None, run: OptRunOpt = None,
+        interval: float = typer.Option(1.0, "--interval", min=0.1, metavar="S", help="Refresh interval in seconds."),
+        space: SpaceOpt = None, hf_token: TokenOpt = None) -> None:
+    """Open the live terminal dashboard."""
+    not_yet("tui")
+
+
+def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_default=False),
+         project: OptProject = None,
+         theme: Optional[str] = typer.Option(None, "--theme", show_default=False, hidden=True),
+         mcp_server: Optional[bool] = typer.Option(None, "--mcp-server", show_default=False, hidden=True),
+         footer: Optional[bool] = typer.Option(None, "--footer/--no-footer", show_default=False, hidden=True),
+         color_palette: Optional[str] = typer.Option(None, "--color-palette", show_default=False, hidden=True),
+         host: Optional[str] = typer.Option(None, "--host", show_default=False, hidden=True),
+         frontend: Optional[Path] = typer.Option(None, "--frontend", show_default=False, hidden=True),
+         web: bool = typer.Option(False, "--web", help="Serve the static web dashboard on 127.0.0.1 instead."),
+         port: Optional[int] = typer.Option(None, "--port", show_default=False, help="Port for --web.")) -> None:
+    """Open the dashboard: the terminal dashboard (same as `trackio tui`), or the web one with --web."""
+    if registry is not None:
+        if registry != "registry":
+            raise typer.BadParameter(f"'{registry}' is not a dashboard; choose a project with --project.",
+                                     param_hint="'[REGISTRY]'")
+        raise CliError("The registry dashboard is not supported.")
+    if not web:
+        given = {"--theme": theme, "--mcp-server": mcp_server, "--footer": footer is True,
+                 "--no-footer": footer is False, "--color-palette": color_palette, "--host": host,
+                 "--frontend": frontend, "--port": port}
+        for flag, value in given.items():
+            if value not in (None, False):
+                note(f"Note: {flag} has no effect on the terminal dashboard.")
+    not_yet("show")
+
+
+def export(project: str = typer.Option(..., "--project", help="Project name."),
+           out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory to write the static site to.")) -> None:
+    """Write a project's static web dashboard (page and data files) to a directory."""
+    not_yet("export")
+
+
+class Sdk(str, Enum):
+    """Space SDK names accepted by ``sync --sdk`` (both make a static Space)."""
+
+    gradio = "gradio"
+    static = "static"
+
+
+def sync(project: OptProject = None,
+         all_: bool = typer.Option(False, "--all", help="Sync every project with unsynced changes."),
+         space_id: Optional[str] = typer.Option(None, "--space-id", metavar="ID", show_default=False,
+                                                help="Target Space (default: the project's, or TRACKIO_SPACE_ID)."),
+         private: bool = typer.Option(False, "--private", help="Create the Space as private."),
+         force: bool = typer.Option(False, "--force", help="Re-upload files that did not change."),
+         sdk: Sdk = typer.Option(Sdk.gradio, "--sdk", help="Accepted for compatibility; the Space is static."),
+         frontend: Optional[Path] = typer.Option(None, "--frontend", metavar="DIR", show_default=False, hidden=True)) -> None:
+    """Push a project (or all unsynced projects) to a static Hugging Face Space."""
+    not_yet("sync")
+
+
+def demo(project: str = typer.Option("demo", "--project", help="Project to write the demo runs into."),
+         steps: int = typer.Option(500, "--steps", min=1, help="Steps per demo run."),
+         live: bool = typer.Option(False, "--live", help="Keep logging in real time, for watching with `trackio tui`.")) -> None:
+    """Write a demo project with realistic runs (to try the CLI and the dashboards)."""
+    not_yet("demo")

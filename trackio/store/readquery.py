@@ -1,0 +1,98 @@
+"""Read-only SQL over a project file for ``trackio query project`` (contract §4.12).
+
+Three layers keep any statement from changing anything: a text check (the SQL must start with
+``select``, ``with`` or ``pragma``), a read-only connection (``mode=ro`` URI + ``query_only``), and an
+SQLite authorizer that allows only reads, selects, functions and a few schema pragmas.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+
+from .decode import finite
+
+MAX_ROWS = 10_000
+SAFE_PRAGMAS = frozenset({"table_info", "table_xinfo", "index_list", "index_info", "index_xinfo"})
+_ALLOWED = {sqlite3.SQLITE_READ, sqlite3.SQLITE_SELECT, sqlite3.SQLITE_FUNCTION}
+_TRAILING = re.compile(r"[\s;]+\Z")
+
+
+class QueryError(Exception):
+    """A query that was refused or failed; ``str()`` is the message to show after ``Error: ``."""
+
+
+class QueryResult(NamedTuple):
+    """``columns``: names in order (``[]`` for a statement without columns); ``rows``: tuples of JSON-ready
+    cell values (NULL → ``None``, UTF-8 BLOB → text, other BLOB → lowercase hex, non-finite REAL →
+    ``"NaN"``/``"Infinity"``/``"-Infinity"``); ``sql``: the statement as run (trimmed, no trailing ``;``)."""
+
+    sql: str
+    columns: list[str]
+    rows: list[tuple]
+
+
+def clean_sql(sql: str) -> str:
+    """The SQL trimmed, then trailing ``;`` and whitespace removed."""
+    return _TRAILING.sub("", sql.strip())
+
+
+def _authorize(action, arg1, arg2, _db, _trigger):
+    if action in _ALLOWED:
+        return sqlite3.SQLITE_OK
+    if action == sqlite3.SQLITE_PRAGMA:
+        name = (arg1 or "").lower()
+        if name in SAFE_PRAGMAS or (name == "user_version" and arg2 is None):
+            return sqlite3.SQLITE_OK
+    return sqlite3.SQLITE_DENY
+
+
+def _cell(v):
+    if isinstance(v, bytes):
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            return v.hex()
+    if isinstance(v, float):
+        return finite(v)
+    return v
+
+
+def run_query(path: Path, sql: str, max_rows: int = MAX_ROWS) -> QueryResult:
+    """Run one read-only statement against the project file at ``path``.
+
+    Raises:
+        QueryError: with the contract's message: empty SQL, a statement not starting with
+            ``select``/``with``/``pragma``, several statements, more than ``max_rows`` rows,
+            ``not authorized``, or SQLite's own message for any other error.
+        ProjectUnreadable: the file is not readable SQLite.
+    """
+    from .reader import connect_reader
+
+    text = clean_sql(sql)
+    if not text:
+        raise QueryError("Query cannot be empty.")
+    if not text.lower().startswith(("select", "with", "pragma")):
+        raise QueryError("Only read-only SELECT, WITH, and safe PRAGMA queries are supported.")
+    conn = connect_reader(path)
+    try:
+        # json_each/json_tree declare their virtual tables on first use, which the authorizer would
+        # refuse; declare them before it is installed.
+        conn.execute("SELECT 1 FROM json_each('[]'), json_tree('[]')").fetchall()
+        conn.set_authorizer(_authorize)
+        try:
+            cur = conn.execute(text)
+            columns = [d[0] for d in cur.description] if cur.description else []
+            raw = cur.fetchmany(max_rows + 1) if columns else []
+        except (sqlite3.Error, sqlite3.Warning) as e:
+            # Several statements: sqlite3.Warning (Python ≤ 3.11) or ProgrammingError (3.12+), both
+            # "You can only execute one statement at a time."
+            raise QueryError(str(e)) from None
+        if len(raw) > max_rows:
+            raise QueryError(f"Query returned more than {max_rows} rows. Refine the query or add a LIMIT clause.")
+        rows = [tuple(_cell(v) for v in r) for r in raw]
+    finally:
+        conn.close()
+    return QueryResult(text, columns, rows)
