@@ -581,22 +581,29 @@ def test_status_counts_local_synced_and_unsynced(tmp_path):
 
 
 @pytest.mark.parametrize("args, name", [
-    (["tui"], "tui"), (["tui", "--project", "vision-exp", "--run", "baseline", "--interval", "2"], "tui"),
     (["export", "--project", "vision-exp", "--out", "site"], "export"),
-    (["sync", "--all"], "sync"), (["demo", "--steps", "10"], "demo"), (["show"], "show"),
+    (["sync", "--all"], "sync"), (["show", "--web"], "show --web"),
 ])
 def test_delegated_commands_say_not_available(data, args, name):
     fails(run(data, *args), 1, f"trackio {name} is not available yet.")
 
 
+def test_tui_and_show_print_a_summary_when_not_a_terminal(data):
+    r = run(data, "tui", "--project", "vision-exp", "--interval", "2")
+    assert r.rc == 0 and r.err == ""
+    assert r.out.startswith("Project: vision-exp  (") and "Run: baseline  [" in r.out
+    fails(run(data, "tui", "--project", "nope"), 1, "Project 'nope' not found.")
+    r = run(data, "show", "--project", "vision-exp")
+    assert r.rc == 0 and r.out.startswith("Project: vision-exp  (")
+
+
 def test_show_flags_and_registry(data):
     fails(run(data, "show", "registry"), 1, "The registry dashboard is not supported.")
     r = run(data, "show", "--project", "vision-exp", "--theme", "soft", "--no-footer", "--host", "0.0.0.0")
-    assert r.rc == 1 and r.out == ""
+    assert r.rc == 0 and r.out.startswith("Project: vision-exp")
     assert r.err == ("Note: --theme has no effect on the terminal dashboard.\n"
                      "Note: --no-footer has no effect on the terminal dashboard.\n"
-                     "Note: --host has no effect on the terminal dashboard.\n"
-                     "Error: trackio show is not available yet.\n")
+                     "Note: --host has no effect on the terminal dashboard.\n")
 
 
 def test_space_flag_reports_when_remote_reading_is_missing(data):

@@ -2,8 +2,8 @@
 
 ``examples/agent_workflow.py`` launches a real training in the background (the demo's LR range test,
 which diverges and then overflows), polls ``trackio list alerts --json --since <last seen>`` and reads
-``trackio get snapshot --around <step>`` for each alert. These tests are marked ``needs_cli``: they skip
-until the CLI (issue 3) is merged into this build, then run. The store side is checked with sqlite3.
+``trackio get snapshot --around <step>`` for each alert, through the installed ``trackio`` command. The
+store side is checked with sqlite3.
 """
 
 from __future__ import annotations
@@ -25,17 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TRACKIO = str(Path(sys.executable).with_name("trackio"))
 
 
-def _cli_works() -> bool:
-    try:
-        return subprocess.run([TRACKIO, "--version"], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
 
-
-needs_cli = pytest.mark.skipif(not _cli_works(), reason="needs the trackio CLI (issue 3), not in this build yet")
-
-
-@needs_cli
 def test_agent_polls_each_alert_exactly_once_and_reads_the_snapshot(trackio_dir, tmp_path):
     report = tmp_path / "report.jsonl"
     # An older run with the same name and its alert: the agent must not report it (it polls from launch).
@@ -75,7 +65,6 @@ def test_agent_polls_each_alert_exactly_once_and_reads_the_snapshot(trackio_dir,
     assert at_step in (["NaN"], ["Infinity"]), "the snapshot shows the non-finite loss that fired the alert"
 
 
-@needs_cli
 def test_agent_stops_training_on_error(trackio_dir, tmp_path):
     """A training script that raises an ERROR alert but keeps going (the demo and the torch example stop
     themselves): the agent terminates it."""

@@ -1,7 +1,7 @@
 """``trackio.demo.run_demo``: real training on scikit-learn's digits that leaves a readable project.
 
-The store is checked with plain sqlite3. Tests marked ``needs_cli`` drive the ``trackio`` command
-(``trackio demo``, ``list``/``get``); they skip until the CLI (issue 3) is part of this build.
+The store is checked with plain sqlite3; the last test drives the installed ``trackio`` command
+(``trackio demo``, ``list``/``get``).
 """
 
 from __future__ import annotations
@@ -24,15 +24,6 @@ pytest.importorskip("sklearn")
 
 TRACKIO = str(Path(sys.executable).with_name("trackio"))
 
-
-def _cli_works() -> bool:
-    try:
-        return subprocess.run([TRACKIO, "--version"], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-
-
-needs_cli = pytest.mark.skipif(not _cli_works(), reason="needs the trackio CLI (issue 3), not in this build yet")
 
 
 def _rows_if_ready(trackio_dir, project, sql):
@@ -178,7 +169,6 @@ def test_background_training_process_finishes_its_run_on_sigterm(trackio_dir):
     assert _runs(trackio_dir, "term") == [("t", "finished")]
 
 
-@needs_cli
 def test_trackio_demo_command_leaves_a_project_the_cli_reads(trackio_dir):
     """``trackio demo`` (wired by the lead to ``run_demo``), then the agent's read commands."""
     env = dict(os.environ)

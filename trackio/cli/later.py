@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import CliError, OptRunOpt, SpaceOpt, TokenOpt, note
+from .common import CliError, OptRunOpt, SpaceOpt, TokenOpt, data_directory, note
 
 OptProject = Annotated[Optional[str], typer.Option("--project", show_default=False, help="Project name.")]
 
@@ -21,8 +21,10 @@ def not_yet(command: str) -> None:
 def tui(project: OptProject = None, run: OptRunOpt = None,
         interval: float = typer.Option(1.0, "--interval", min=0.1, metavar="S", help="Refresh interval in seconds."),
         space: SpaceOpt = None, hf_token: TokenOpt = None) -> None:
-    """Open the live terminal dashboard."""
-    not_yet("tui")
+    """Open the live terminal dashboard (a text summary when stdout is not a terminal)."""
+    from ..tui import run_tui
+
+    run_tui(project=project, run=run, interval=interval, directory=data_directory(space, hf_token))
 
 
 def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_default=False),
@@ -48,7 +50,11 @@ def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_defaul
         for flag, value in given.items():
             if value not in (None, False):
                 note(f"Note: {flag} has no effect on the terminal dashboard.")
-    not_yet("show")
+        from ..tui import run_tui
+
+        run_tui(project=project)
+        return
+    not_yet("show --web")
 
 
 def export(project: str = typer.Option(..., "--project", help="Project name."),
@@ -77,7 +83,13 @@ def sync(project: OptProject = None,
 
 
 def demo(project: str = typer.Option("demo", "--project", help="Project to write the demo runs into."),
-         steps: int = typer.Option(500, "--steps", min=1, help="Steps per demo run."),
-         live: bool = typer.Option(False, "--live", help="Keep logging in real time, for watching with `trackio tui`.")) -> None:
-    """Write a demo project with realistic runs (to try the CLI and the dashboards)."""
-    not_yet("demo")
+         steps: Optional[int] = typer.Option(None, "--steps", min=1, show_default=False,
+                                             help="Steps per demo run (default 600)."),
+         live: bool = typer.Option(False, "--live", help="Train in the background and watch it in `trackio tui`.")) -> None:
+    """Train three small real runs (scikit-learn's digits data) into a project, with alerts."""
+    from ..demo import DemoUnavailable, run_demo
+
+    try:
+        run_demo(project=project, steps=steps, live=live)
+    except DemoUnavailable as e:
+        raise CliError(str(e)) from None
