@@ -163,3 +163,56 @@ def test_forked_child_logs_with_its_own_writer(trackio_dir):
     whos = sorted(json.loads(m)["who"] for (m,) in db_rows(trackio_dir, "fork", "SELECT metrics FROM metrics"))
     assert whos == ["child", "parent-after", "parent-before"]
     assert db_rows(trackio_dir, "fork", "SELECT status FROM runs") == [("finished",)]
+
+
+LOCK_WRITER = textwrap.dedent("""
+    import sys, time, trackio
+    for k in range(3):
+        trackio.init(project="shared", name=f"sub{k}", auto_log_cpu=False, auto_log_gpu=False)
+        for s in range(300):
+            trackio.log({"s": s})
+            time.sleep(0.001)
+        trackio.finish()
+""")
+
+
+def test_readers_in_a_writers_process_never_break_its_locks(trackio_dir):
+    """Opening a project for reading (as the TUI does inside a training process) must go through
+    SQLite only: a plain open()/close() of the file drops the process's POSIX locks and corrupts it."""
+    import threading
+
+    from trackio.store.reader import scan_projects
+
+    import trackio
+
+    trackio.init(project="shared", name="local", auto_log_cpu=False, auto_log_gpu=False)
+    errors, stop = [], threading.Event()
+
+    def reader():
+        while not stop.is_set():
+            try:
+                scan_projects()
+                conn = open_project("shared")
+                project_runs(conn)
+                conn.execute("SELECT COUNT(*), MAX(id) FROM metrics").fetchone()
+                conn.close()
+            except Exception as e:  # noqa: BLE001 - any error is the failure
+                errors.append(repr(e))
+
+    threads = [threading.Thread(target=reader) for _ in range(2)]
+    for t in threads:
+        t.start()
+    proc = subprocess.Popen([sys.executable, "-c", LOCK_WRITER], stderr=subprocess.PIPE, text=True)
+    for s in range(600):
+        trackio.log({"s": s})
+        time.sleep(0.002)
+    _, err = proc.communicate(timeout=120)
+    stop.set()
+    for t in threads:
+        t.join()
+    trackio.finish()
+    assert proc.returncode == 0 and err == "", err
+    assert errors == []
+    assert db_rows(trackio_dir, "shared", "PRAGMA integrity_check") == [("ok",)]
+    assert db_rows(trackio_dir, "shared", "SELECT run_name, COUNT(*) FROM metrics GROUP BY run_name ORDER BY 1") == [
+        ("local", 600), ("sub0", 300), ("sub1", 300), ("sub2", 300)]

@@ -53,7 +53,7 @@ async def wait_for(pilot, cond, timeout: float = 60.0, what: str = "condition"):
         if cond():
             return
         await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    raise AssertionError(f"timed out waiting for {what() if callable(what) else what}")
 
 
 def loaded(app, runs: int):
@@ -273,7 +273,7 @@ async def test_live_writer_subprocess_adds_points_alerts_and_runs(trackio_dir):
             with contextlib.redirect_stdout(io.StringIO()):
                 trackio.log({"loss": 4.0})  # the idle run starts logging while the app watches
             await wait_for(pilot, lambda: idle.ids.n == 1, what="idle run's first row")
-            await wait_for(pilot, lambda: first.metrics["loss"].y.n == 41, what="writer points")
+            await wait_for(pilot, lambda: first.metrics["loss"].y.n == 41, what=lambda: f"writer points (have {first.metrics['loss'].y.n}, error {ws.error})")
             await wait_for(pilot, lambda: any(a.title == "fresh alert" for a in ws.project.alerts), what="alert")
             await wait_for(pilot, lambda: any(r.name == "second" and r.ids.n == 25 for r in ws.project.runs.values()),
                            what="new run")

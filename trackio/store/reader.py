@@ -20,7 +20,6 @@ from .paths import canon, data_dir
 from .runs import RunRow, columns, project_runs, run_id_expr, tables
 from .timefmt import parse_ts, ts_key
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 class ProjectNotFound(LookupError):
@@ -41,9 +40,6 @@ def connect_reader(path: Path) -> sqlite3.Connection:
     Raises:
         ProjectUnreadable: the file cannot be opened as SQLite (message: ``<path>: <reason>``).
     """
-    problem = file_problem(path)
-    if problem:
-        raise ProjectUnreadable(f"{path}: {problem}")
     uri = f"{Path(path).resolve().as_uri()}?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
@@ -56,17 +52,24 @@ def connect_reader(path: Path) -> sqlite3.Connection:
 
 
 def file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a SQLite database (``None`` when it can), from its 16-byte header.
+    """Why ``path`` cannot be a SQLite database (``None`` when it can), as SQLite itself reports it.
 
-    An empty file counts as an (empty) SQLite database, as SQLite itself treats it.
+    The file is only ever opened through SQLite: opening and closing it with plain ``open()`` would
+    release every POSIX lock this process holds on it (including a live run's writer connection),
+    which is how SQLite files get corrupted (sqlite.org/howtocorrupt.html §2.2). An empty file counts
+    as an (empty) database, as SQLite treats it.
     """
     try:
-        with open(path, "rb") as f:
-            head = f.read(16)
-    except OSError as e:
-        return e.strerror or str(e)
-    if head and head != SQLITE_MAGIC:
-        return "not a SQLite database (file is not a database)"
+        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+    except sqlite3.Error as e:
+        return str(e)
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.DatabaseError as e:
+        return f"not a SQLite database ({e})" if "not a database" in str(e) else str(e)
+    finally:
+        conn.close()
     return None
 
 
