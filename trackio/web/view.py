@@ -105,7 +105,7 @@ def _dense(col: list, w: int) -> Series | None:
 
 def _general(col: list, w: int, ends: list[int]) -> Series | None:
     last, lo, hi, at = [], [], [], []
-    sparse = multi = found = False
+    sparse = found = False
     for b, i in enumerate(range(0, len(col), w)):
         chunk = col[i:i + w]
         value = where = None
@@ -122,13 +122,13 @@ def _general(col: list, w: int, ends: list[int]) -> Series | None:
             if where != ends[b]:
                 sparse = True
         nums = [v for v in chunk if type(v) in _NUM]
-        if len(nums) > 1:
-            multi = True
         lo.append(min(nums) if nums else None)
         hi.append(max(nums) if nums else None)
     if not found:
         return None
-    return Series(last, lo if multi else None, hi if multi else None, at if sparse else None)
+    # min/max add nothing when every bucket's envelope is its last value (one number per bucket).
+    band = any(not (a == b == c) for a, b, c in zip(lo, hi, last))
+    return Series(last, lo if band else None, hi if band else None, at if sparse else None)
 
 
 def fmt_values(values, spec: str = "%.7g") -> str:
