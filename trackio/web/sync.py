@@ -282,13 +282,14 @@ def store_marker(project: str, directory: Path | None, space_id: str, fp: str) -
 
 
 def run_sync(project: str, space_id: str, *, private=None, force=False, directory=None, token=None,
-             timeout: float = SYNC_TIMEOUT, quiet: bool = True) -> dict:
+             timeout: float | None = None, quiet: bool = True) -> dict:
     """:func:`sync_once` plus the marker, in a worker thread bounded by ``timeout`` seconds (the Hub
     client has no request timeout, so a hung connection must not hang the caller).
 
     Raises:
         SyncError: failure or timeout. ProjectNotFound / ProjectUnreadable: the project file.
     """
+    timeout = SYNC_TIMEOUT if timeout is None else timeout
     result: dict = {}
 
     def work():
@@ -304,7 +305,7 @@ def run_sync(project: str, space_id: str, *, private=None, force=False, director
     t.start()
     t.join(timeout + 1)
     if t.is_alive():
-        raise SyncError(f"The Hub did not answer within {int(timeout)} s; the data stays local and pending.")
+        raise SyncError(f"the Hub did not answer within {timeout:g} s; the data stays local and pending")
     if "error" in result:
         e = result["error"]
         if isinstance(e, (SyncError, ProjectNotFound)) or type(e).__name__ == "ProjectUnreadable":

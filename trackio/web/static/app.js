@@ -431,12 +431,16 @@
   window.trackioCharts = function () {
     var out = [];
     state.charts.forEach(function (c) {
-      var drawn = {};
+      var drawn = {}, last = {};
       c.u.series.forEach(function (s, i) {
         if (i === 0 || s.class === "aux") return;
-        drawn[s.label] = c.u.data[i].filter(function (y) { return y !== null && y !== undefined; }).length;
+        var ys = c.u.data[i].filter(function (y) { return y !== null && y !== undefined; });
+        drawn[s.label] = ys.length;
+        last[s.label] = ys.length ? ys[ys.length - 1] : null;
       });
-      out.push({ stream: c.stream, metric: c.name, runs: c.runs.slice(), points: drawn, version: state.version });
+      var xs = c.u.data[0];
+      out.push({ stream: c.stream, metric: c.name, runs: c.runs.slice(), points: drawn, last: last,
+                 x: [xs[0], xs[xs.length - 1]], version: state.version });
     });
     return out;
   };
