@@ -134,6 +134,13 @@ def test_a_failing_explicit_sync_raises_and_keeps_data_pending(trackio_dir, hub,
         conn.close()
 
 
+def test_offline_mode_fails_at_once(trackio_dir, hub, hub_env):
+    _log("syn", "a", 5)
+    proc = run_py(f"import trackio; trackio.sync('syn', space_id={SPACE!r})", dict(hub_env, HF_HUB_OFFLINE="1"))
+    assert proc.returncode != 0 and "offline mode is enabled" in proc.stderr
+    assert hub.log == []
+
+
 def test_the_token_is_never_printed_or_uploaded(trackio_dir, hub, hub_env, tmp_path):
     _log("syn", "a", 30)
     outputs = [ok(_sync(hub_env))]

@@ -6,6 +6,7 @@ Import with ``from web_fixtures import *`` in a test module.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import os
 import shutil
@@ -86,18 +87,31 @@ def static_server():
         s.server_close()
 
 
+_BROWSER: dict = {}  # one Playwright and one Chromium for the whole session, whichever module asks first
+
+
+def _close_browser() -> None:
+    if _BROWSER:
+        try:
+            _BROWSER["browser"].close()
+        finally:
+            _BROWSER["playwright"].stop()
+            _BROWSER.clear()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """Headless Debian Chromium through Playwright (``apt-get install -y chromium``; pip ``playwright``)."""
     if not Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is None:
         pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `apt-get install -y chromium` "
                     f"(or set TRACKIO_TEST_CHROMIUM).")
-    from playwright.sync_api import sync_playwright
+    if not _BROWSER:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        pw = sync_playwright().start()
+        _BROWSER.update(playwright=pw, browser=pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+        atexit.register(_close_browser)
+    yield _BROWSER["browser"]
 
 
 @pytest.fixture

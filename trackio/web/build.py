@@ -151,7 +151,7 @@ def _stream(conn, table: str, stream: str, run: RunRow, t0: float, existing: set
     open_rev = None
     if need:
         first = need[0] * per_chunk
-        rows = data.run_dicts(conn, table, run.id, ids[first], n - first)
+        rows = data.run_dicts(conn, table, run.id, ids[first:])
         ends, series = downsample(rows, w)
         wanted = set(ends)
         for s in series.values():

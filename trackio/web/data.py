@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from itertools import chain
 
 from ..store.reader import decode_json, decode_row, flatten
 from ..store.runs import run_id_expr, tables
@@ -27,7 +28,7 @@ def row_ids(conn: sqlite3.Connection, table: str, run_id: str) -> list[int]:
     if table not in tables(conn):
         return []
     col = run_id_expr(conn, table)
-    ids = [r[0] for r in conn.execute(f"SELECT id FROM {table} WHERE {col} = ?", (run_id,))]
+    ids = list(chain.from_iterable(conn.execute(f"SELECT id FROM {table} WHERE {col} = ?", (run_id,))))
     ids.sort()
     return ids
 
@@ -109,32 +110,41 @@ def run_rows(conn: sqlite3.Connection, table: str, run_id: str, first_id: int) -
     return got
 
 
-def run_dicts(conn: sqlite3.Connection, table: str, run_id: str, first_id: int, count: int) -> list[dict]:
-    """The first ``count`` of ``run_id``'s rows with ``id >= first_id`` as flat dicts, in logging order.
+def run_dicts(conn: sqlite3.Connection, table: str, run_id: str, ids: list[int]) -> list[dict]:
+    """The rows with these ids (ascending, all of ``run_id``) as flat dicts, in logging order.
 
     The fast path lets SQLite join the JSON texts into one string (one Python object instead of one
-    per row) and parses it in one call; it is used only when the rows came out in id order and all
-    parse, else the rows are fetched, sorted and decoded one by one.
+    per row) and parses it in one call. When the run's ids are a nearly contiguous range (one run
+    written at a time), the rows are read by rowid range, which yields them in id order; otherwise
+    through the run's index, with the order checked. Anything unusual (a row that does not parse,
+    rows out of order) falls back to fetching, sorting and decoding row by row.
     """
+    if not ids:
+        return []
     col = run_id_expr(conn, table)
-    ids_text, joined, rows_n = conn.execute(
-        f"SELECT group_concat(id), group_concat(metrics, ','), count(*) FROM {table} "
-        f"WHERE {col} = ? AND +id >= ?", (run_id, first_id)).fetchone()
-    if rows_n and isinstance(joined, str):
-        ids = list(map(int, ids_text.split(",")))
-        if ids == sorted(ids):
-            try:
-                rows = _fast_loads("[" + joined + "]")
-            except ValueError:
-                rows = None
-            if rows is not None and len(rows) == rows_n:
-                for i, row in enumerate(rows):
-                    if type(row) is not dict:
-                        rows[i] = {}
-                if joined.count("{") != rows_n:  # some row may hold a nested mapping
-                    _flatten_nested(rows)
-                return rows[:count]
-    return decode_many([r[1] for r in run_rows(conn, table, run_id, first_id)][:count])
+    n = len(ids)
+    if ids[-1] - ids[0] + 1 <= 2 * n:
+        joined, got = conn.execute(
+            f"SELECT group_concat(metrics, ','), count(*) FROM {table} WHERE id BETWEEN ? AND ? AND +{col} = ?",
+            (ids[0], ids[-1], run_id)).fetchone()
+        ordered = True
+    else:
+        ids_text, joined, got = conn.execute(
+            f"SELECT group_concat(id), group_concat(metrics, ','), count(*) FROM {table} "
+            f"WHERE {col} = ? AND +id BETWEEN ? AND ?", (run_id, ids[0], ids[-1])).fetchone()
+        ordered = isinstance(ids_text, str) and list(map(int, ids_text.split(","))) == ids
+    if ordered and got == n and isinstance(joined, str):
+        try:
+            rows = _fast_loads("[" + joined + "]")
+        except ValueError:
+            rows = None
+        if rows is not None and len(rows) == n:
+            if set(map(type, rows)) != {dict}:
+                rows = [r if type(r) is dict else {} for r in rows]
+            if joined.count("{") != n:  # some row may hold a nested mapping
+                _flatten_nested(rows)
+            return rows
+    return decode_many([r[1] for r in rows_from(conn, table, ids, "metrics")])
 
 
 def _flatten_nested(rows: list) -> None:

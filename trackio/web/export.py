@@ -97,12 +97,13 @@ def _check_target(out: Path, project: str) -> None:
 
 
 def export_project(project: str, out_dir, directory: Path | None = None, force: bool = False,
-                   workers: int = 1) -> ExportResult:
+                   workers: int | None = None) -> ExportResult:
     """Export ``project`` (from ``directory``, default the data directory) as a static site in ``out_dir``.
 
     The folder is created if needed; an earlier export of the same project there is updated in place.
-    ``force`` rebuilds every chunk. ``workers`` > 1 builds big cold exports in that many processes
-    (``spawn``: pass it only from an import-safe main module, like the ``trackio`` command). Each metric series is downsampled to at most
+    ``force`` rebuilds every chunk. ``workers``: processes for a big cold export; None = one per core
+    (up to 4) when this process can fork safely (Linux, no other thread), else 1 (see
+    :mod:`trackio.web.parallel`). Each metric series is downsampled to at most
     :data:`~trackio.store.spacefmt.MAX_POINTS` points (min/max/last per bucket, see
     :mod:`trackio.web.view`).
 
@@ -113,6 +114,10 @@ def export_project(project: str, out_dir, directory: Path | None = None, force: 
         OSError: the folder cannot be written.
     """
     out = Path(out_dir)
+    if workers is None:
+        from .parallel import auto_workers
+
+        workers = auto_workers()
     conn = open_project(project, directory)
     try:
         _check_target(out, project)

@@ -86,10 +86,12 @@ def is_retryable(exc: BaseException) -> bool:
     status = status_of(exc)
     if status is not None:
         return status in RETRY_STATUSES
+    if type(exc).__name__ == "OfflineModeIsEnabled":  # HF_HUB_OFFLINE=1: waiting will not help
+        return False
     if isinstance(exc, (ConnectionError, TimeoutError)):
         return True
     mod = type(exc).__module__ or ""
-    return mod.startswith(("httpx", "httpcore")) or type(exc).__name__ in ("OfflineModeIsEnabled",)
+    return mod.startswith(("httpx", "httpcore"))
 
 
 def describe(exc: BaseException) -> str:

@@ -1,15 +1,18 @@
 """Build a project's runs in worker processes: a cold export of a big project decodes every row,
 and one process per core divides that time.
 
-Workers are started with ``spawn`` (never ``fork``: the caller may hold threads and locks). As with
-any ``spawn`` pool, the calling program's main module must be import-safe, which holds for the
-``trackio`` command and for scripts guarded by ``if __name__ == "__main__"``; so only the CLI and the
-benchmarks ask for workers.
+Workers are forked when that is safe (Linux, and no other thread in this process that could hold a
+lock), else started with ``spawn``, which re-imports the calling program's main module: only pass
+``workers`` explicitly from an import-safe main module (the ``trackio`` command, a script guarded by
+``if __name__ == "__main__"``).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import sys
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -50,11 +53,22 @@ def _work(db_path: str, run: RunRow, config: dict, existing: set[str], force: bo
         conn.close()
 
 
+def fork_is_safe() -> bool:
+    """True on Linux when this process runs no other thread (a forked child then inherits no lock
+    held mid-operation)."""
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
+def auto_workers() -> int:
+    """Worker processes to use by default: up to 4 (one per core) when forking is safe, else 1."""
+    return min(4, os.cpu_count() or 1) if fork_is_safe() else 1
+
+
 def build_runs_parallel(db_path: Path, runs: list[RunRow], configs: dict, sink: Sink, force: bool,
                         workers: int) -> list[dict]:
     """Build ``runs`` in ``workers`` processes; apply each run's files to ``sink`` in the order the
     worker wrote them (chunks before ``run.js``); return the run summaries in ``runs`` order."""
-    ctx = multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("fork" if fork_is_safe() else "spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         futures = [pool.submit(_work, str(db_path), r, configs.get(r.id, {}), sink.names(fmt.run_dir(r.id)), force)
                    for r in runs]

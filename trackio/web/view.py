@@ -48,6 +48,10 @@ def downsample(rows: list[dict], w: int) -> tuple[list[int], dict[str, Series]]:
     """
     n = len(rows)
     ends = [min(i + w, n) - 1 for i in range(0, n, w)]
+    if w > 1 and n:
+        fused = _uniform(rows, w, ends)
+        if fused is not None:
+            return ends, fused
     out: dict[str, Series] = {}
     for name, col in _columns(rows):
         s = _dense(col, w)
@@ -58,19 +62,35 @@ def downsample(rows: list[dict], w: int) -> tuple[list[int], dict[str, Series]]:
     return ends, out
 
 
+def _uniform(rows: list[dict], w: int, ends: list[int]) -> dict[str, Series] | None:
+    """The common case in one pass, bucket by bucket (each bucket's rows are together in memory):
+    every row has the same keys and every value is a number. None when that does not hold."""
+    names = list(rows[0])
+    if not names or set(map(len, rows)) != {len(names)}:
+        return None
+    get = itemgetter(*names) if len(names) > 1 else (lambda r, k=names[0]: (r[k],))
+    lo_rows, hi_rows = [], []
+    try:
+        for i in range(0, len(rows), w):
+            cols = tuple(zip(*map(get, rows[i:i + w])))
+            lo_rows.append(tuple(map(min, cols)))
+            hi_rows.append(tuple(map(max, cols)))
+        last_rows = [get(rows[e]) for e in ends]
+    except (KeyError, TypeError):  # keys differ, or numbers mixed with other values
+        return None
+    out: dict[str, Series] = {}
+    for name, last, lo, hi in zip(names, zip(*last_rows), zip(*lo_rows), zip(*hi_rows)):
+        if set(map(type, last)) | set(map(type, lo)) | set(map(type, hi)) <= _NUMTYPES:
+            out[name] = Series(list(last), list(lo), list(hi), None)
+        else:  # e.g. a column of strings or bools: the general rules decide
+            s = _general([r.get(name) for r in rows], w, ends)
+            if s is not None:
+                out[name] = s
+    return out
+
+
 def _columns(rows: list[dict]):
     """``(name, values)`` per metric, first-seen order; a missing value is None."""
-    if not rows:
-        return []
-    first = rows[0]
-    names = list(first)
-    if names and set(map(len, rows)) == {len(names)}:
-        try:  # every row has exactly the first row's keys: transpose in C
-            if len(names) == 1:
-                return [(names[0], [r[names[0]] for r in rows])]
-            return list(zip(names, map(list, zip(*map(itemgetter(*names), rows)))))
-        except KeyError:
-            pass
     names = dict.fromkeys(chain.from_iterable(rows))
     return [(name, [r.get(name) for r in rows]) for name in names]
 

@@ -398,6 +398,7 @@
     var n = renderCharts("m", document.getElementById("charts"));
     var ns = renderCharts("s", document.getElementById("system-charts"));
     document.getElementById("empty").hidden = n > 0;
+    if (n > 0 && !window.trackioTiming.firstChart) window.trackioTiming.firstChart = performance.now();
     document.getElementById("system-heading").hidden = ns === 0;
     renderAlerts();
     renderStatus();
@@ -445,6 +446,7 @@
     return out;
   };
 
+  window.trackioTiming = { start: performance.now(), firstChart: null };  // ms since navigation start
   bind();
   loop();
 })();
