@@ -283,3 +283,47 @@ def test_raw_chunks_stay_few_and_contiguous(trackio_dir, tmp_path):
         text = (tmp_path / "space" / fmt.run_dir(run.id) / "raw" / name).read_text()
         values += [json.loads(line)[2]["i"] for line in text.splitlines()]
     assert values == list(range(3 * MERGE_AT * 7))
+
+
+def test_a_running_run_reads_as_running_from_the_space(trackio_dir, hub, hub_env):
+    import trackio
+    from pathlib import Path
+
+    from trackio.store.remote import _load_state, _refresh_heartbeats
+    from trackio.store.runs import project_runs
+
+    run = trackio.init(project="syn", name="live", auto_log_cpu=False)
+    for s in range(20):
+        trackio.log({"loss": s})
+    run._writer.flush(30)
+    ok(_sync(hub_env))
+    folder = Path(ok(run_py("from trackio.store.remote import fetch_space; print(fetch_space('tester/sp'))",
+                            hub_env)).stdout.strip())
+    trackio.finish()
+
+    def status():
+        conn = connect_reader(folder / "syn.db")
+        try:
+            return [(r.name, r.status) for r in project_runs(conn)]
+        finally:
+            conn.close()
+
+    assert status() == [("live", "running")]
+    state = _load_state(folder)
+    state["runs"][run.id]["heartbeat_at"] = "2020-01-01T00:00:00.000000+00:00"  # the machine went quiet
+    _refresh_heartbeats(folder / "syn.db", state)
+    assert status() == [("live", "crashed")]
+
+
+def test_sync_in_background_returns_the_id_at_once(trackio_dir, hub, hub_env):
+    _log("syn", "a", 10)
+    code = ("import time, trackio\nfrom trackio.store.reader import open_project\nfrom trackio.store.syncstate import sync_state\n"
+            "t = time.time(); sid = trackio.sync('syn', space_id='tester/sp', run_in_background=True)\n"
+            "print(sid, time.time() - t < 5)\n"
+            "while time.time() - t < 120:\n"
+            "    c = open_project('syn'); s = sync_state(c); c.close()\n"
+            "    if s[1] == 'synced': break\n"
+            "    time.sleep(0.2)\n"
+            "print(s)")
+    proc = ok(run_py(code, hub_env))
+    assert "tester/sp True" in proc.stdout and "('tester/sp', 'synced')" in proc.stdout
