@@ -17,6 +17,7 @@
   var local = location.protocol === "file:" || /^(127\.|localhost$|\[::1\]$)/.test(location.hostname);
   var POLL = local ? 2000 : 5000;
   var POLL_MAX = 60000;
+  var STALE_MS = 10 * 60 * 1000;  // a "running" run whose machine has not synced for this long shows "stalled"
 
   var state = {
     project: null, order: [], runs: new Map(), selected: null,
@@ -208,6 +209,19 @@
     return sign + (h ? h + "h" + String(m).padStart(2, "0") + "m" : m + "m" + String(sec).padStart(2, "0") + "s");
   }
 
+  // Compact tick labels: 1.2k, 3.4M, 5e-5 (axis space is narrow; the legend shows full values).
+  function fmtTick(v) {
+    if (v === null || v === undefined) return "";
+    var a = Math.abs(v);
+    if (a === 0) return "0";
+    if (a >= 1e15 || a < 1e-3) return v.toExponential(1).replace("e+", "e");
+    var units = [[1e12, 1e12, "T"], [1e9, 1e9, "G"], [1e6, 1e6, "M"], [1e4, 1e3, "k"]];  // [from, divisor, suffix]
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0]) return String(+(v / units[i][1]).toPrecision(3)) + units[i][2];
+    }
+    return String(+v.toPrecision(4));
+  }
+
   function chartFor(stream, name) {
     var axis = state.xaxis === "step" && stream === "s" ? "rel" : state.xaxis;
     var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [], points = {};
@@ -276,7 +290,9 @@
           scales: { x: { time: spec.axis === "wall" } },
           cursor: { sync: { key: "trackio" } },
           legend: { live: true },
-          axes: [spec.axis === "rel" ? { values: function (u, v) { return v.map(fmtDuration); } } : {}, {}],
+          axes: [spec.axis === "rel" ? { values: function (u, v) { return v.map(fmtDuration); } }
+                 : spec.axis === "step" ? { values: function (u, v) { return v.map(fmtTick); } } : {},
+                 { size: 56, values: function (u, v) { return v.map(fmtTick); } }],
         };
         entry = { el: el, u: new uPlot(opts, spec.data, el), sig: spec.sig };
         state.charts.set(key, entry);
@@ -324,7 +340,11 @@
       name.title = "Show config";
       name.addEventListener("click", function () { state.selected = state.selected === id ? null : id; renderRuns(); renderConfig(); });
       var status = STATUSES[s.status] ? s.status : "unknown";
-      var badge = el("span", "badge st-" + status, status);
+      var shown = status;
+      var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
+      if (status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS) shown = "stalled";
+      var badge = el("span", "badge st-" + (shown === "stalled" ? "crashed" : status), shown);
+      if (shown === "stalled") badge.title = "No news from the training machine since " + s.heartbeat_at;
       var meta = el("span", "meta muted", s.last_step === null || s.last_step === undefined ? "" : "step " + s.last_step);
       li.append(box, swatch, name, badge, meta);
       list.appendChild(li);
