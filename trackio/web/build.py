@@ -23,6 +23,7 @@ from .view import chunk_json, downsample
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ALERTS = 1000  # newest alerts kept per run in its manifest
+BATCH_ROWS = 1 << 18  # rows decoded at once (bounds memory on very long runs)
 PARALLEL_ROWS = 300_000  # metric rows to decode before worker processes pay for their start-up
 
 
@@ -121,6 +122,17 @@ def build_project(conn: sqlite3.Connection, project: str, sink: Sink, *, force: 
     return summaries
 
 
+def _groups(need: list[int], most: int) -> list[list[int]]:
+    """Split chunk indexes into runs of consecutive indexes, at most ``most`` long (bounded memory)."""
+    out: list[list[int]] = []
+    for k in need:
+        if out and out[-1][-1] == k - 1 and len(out[-1]) < most:
+            out[-1].append(k)
+        else:
+            out.append([k])
+    return out
+
+
 def plan_stream(stream: str, n: int, existing: set[str], force: bool) -> tuple[int, list[str], list[int]]:
     """For a stream of ``n`` rows: ``(level, chunk file names, indexes of the chunks to (re)build)``.
 
@@ -149,28 +161,30 @@ def _stream(conn, table: str, stream: str, run: RunRow, t0: float, existing: set
     w = 1 << level
     per_chunk = fmt.CHUNK_BUCKETS * w
     open_rev = None
-    if need:
-        first = need[0] * per_chunk
-        rows = data.run_dicts(conn, table, run.id, ids[first:])
+    for group in _groups(need, max(1, BATCH_ROWS // per_chunk)):
+        first = group[0] * per_chunk
+        part = ids[first:min(n, (group[-1] + 1) * per_chunk)]
+        rows = data.run_dicts(conn, table, run.id, part)
         ends, series = downsample(rows, w)
+        del rows
         wanted = set(ends)
         for s in series.values():
             if s.at is not None:
                 wanted.update(a for a in s.at if a is not None)
         cols = "step, timestamp" if stream == "m" else "NULL, timestamp"
-        found = {r[0]: r for r in data.rows_from(conn, table, sorted(ids[first + i] for i in wanted), cols)}
+        found = {r[0]: r for r in data.rows_from(conn, table, sorted(part[i] for i in wanted), cols)}
 
-        def row_step(i):
-            return found[ids[first + i]][1]
+        def row_step(i, part=part, found=found):
+            return found[part[i]][1]
 
-        def row_time(i):
-            t = ts_key(found[ids[first + i]][2])
+        def row_time(i, part=part, found=found):
+            t = ts_key(found[part[i]][2])
             return None if t == float("-inf") else t - t0
 
         steps = [row_step(e) for e in ends] if stream == "m" else None
         times = [row_time(e) for e in ends]
-        for k in need:
-            lo = (k - need[0]) * fmt.CHUNK_BUCKETS
+        for k in group:
+            lo = (k - group[0]) * fmt.CHUNK_BUCKETS
             hi = min(lo + fmt.CHUNK_BUCKETS, len(ends))
             body = chunk_json(stream=stream, level=level, index=k, b0=k * fmt.CHUNK_BUCKETS,
                               full=not names[k].endswith("-open.js"), steps=steps, times=times,
