@@ -134,6 +134,21 @@ def test_a_failing_explicit_sync_raises_and_keeps_data_pending(trackio_dir, hub,
         conn.close()
 
 
+def test_a_generated_space_id_is_kept_for_the_next_try(trackio_dir, hub, hub_env):
+    _log("syn", "a", 5)
+    hub.fail("POST", r"/commit/", status=500, times=1000)
+    proc = run_py("import trackio, trackio.web.sync as s; s.SYNC_TIMEOUT = 2\ntrackio.sync('syn')", hub_env)
+    assert proc.returncode != 0
+    conn = open_project("syn", trackio_dir)
+    try:
+        space_id, state = sync_state(conn)
+    finally:
+        conn.close()
+    assert state == "unsynced" and space_id.startswith("tester/syn-") and len(space_id) == len("tester/syn-") + 6
+    hub.rules.clear()
+    assert ok(run_py("import trackio; print(trackio.sync('syn'))", hub_env)).stdout.splitlines()[-1] == space_id
+
+
 def test_offline_mode_fails_at_once(trackio_dir, hub, hub_env):
     _log("syn", "a", 5)
     proc = run_py(f"import trackio; trackio.sync('syn', space_id={SPACE!r})", dict(hub_env, HF_HUB_OFFLINE="1"))

@@ -92,6 +92,7 @@ def resolve_space_id(project: str, space_id: str | None, directory: Path | None,
     Raises:
         ProjectNotFound: no such project. SyncError: no token, or the Hub could not be asked.
     """
+    generated = False
     if not space_id:
         conn = open_project(project, directory)
         try:
@@ -100,8 +101,9 @@ def resolve_space_id(project: str, space_id: str | None, directory: Path | None,
                 row = conn.execute("SELECT value FROM project_metadata WHERE key='space_id'").fetchone()
         finally:
             conn.close()
-        space_id = (row[0] if row else None) or os.environ.get("TRACKIO_SPACE_ID") or \
-            f"{canon(project)}-{secrets.token_hex(3)}"
+        space_id = (row[0] if row else None) or os.environ.get("TRACKIO_SPACE_ID")
+        if not space_id:
+            space_id, generated = f"{canon(project)}-{secrets.token_hex(3)}", True
     space_id = space_id.strip().strip("/")
     if "/" not in space_id:
         api = api or client()
@@ -111,6 +113,8 @@ def resolve_space_id(project: str, space_id: str | None, directory: Path | None,
             raise SyncError(f"Cannot tell your Hugging Face user name ({e}); set HF_TOKEN or pass the Space id "
                             f"as USER/NAME.") from None
         space_id = f"{who['name']}/{space_id}"
+    if generated:  # keep it, so a retry after a failure goes to the same Space
+        store_marker(project, directory, space_id, None)
     return space_id
 
 
@@ -258,8 +262,9 @@ def _commit(api, space_id: str, sha: str, sink: PlanSink, deadline: float, quiet
     return {"commits": commits, "files": len(sink.adds) + len(sink.deletes), "bytes": total}
 
 
-def store_marker(project: str, directory: Path | None, space_id: str, fp: str) -> None:
-    """Record ``space_id`` and ``last_sync = {"at", "space_id", "fingerprint"}`` in the project file."""
+def store_marker(project: str, directory: Path | None, space_id: str, fp: str | None) -> None:
+    """Record ``space_id`` and (unless ``fp`` is None) ``last_sync = {"at", "space_id", "fingerprint"}``
+    in the project file."""
     from ..store.schema import _retry, connect_writer
 
     conn = connect_writer(project_path(project, directory))
@@ -268,10 +273,11 @@ def store_marker(project: str, directory: Path | None, space_id: str, fp: str) -
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.execute("CREATE TABLE IF NOT EXISTS project_metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                marker = json.dumps({"at": now_ts(), "space_id": space_id, "fingerprint": fp})
+                values = [("space_id", space_id)]
+                if fp is not None:
+                    values.append(("last_sync", json.dumps({"at": now_ts(), "space_id": space_id, "fingerprint": fp})))
                 conn.executemany("INSERT INTO project_metadata (key, value) VALUES (?, ?) "
-                                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                                 [("space_id", space_id), ("last_sync", marker)])
+                                 "ON CONFLICT(key) DO UPDATE SET value=excluded.value", values)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
