@@ -10,7 +10,6 @@ Run: ``python benchmarks/run.py web``.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import shutil
 import subprocess

@@ -65,7 +65,7 @@ def test_markup_in_names_config_and_alerts_is_text(site, static_server, page):
     names = page.eval_on_selector_all("#runs .run-name", "els => els.map(e => e.textContent)")
     assert names == ["baseline", XSS]
     assert page.eval_on_selector_all("img, script:not([src]), i, b", "els => els.length") == 0
-    page.click(f"#runs li:nth-child(2) .run-name")
+    page.click("#runs li:nth-child(2) .run-name")
     page.wait_for_selector("#config:not([hidden])")
     assert page.text_content("#config-title") == XSS
     cells = page.eval_on_selector_all("#config-table td", "els => els.map(e => e.textContent)")

@@ -10,7 +10,6 @@ import json
 import math
 import sqlite3
 
-import pytest
 import yaml
 
 from trackio.store import spacefmt as fmt
