@@ -73,12 +73,16 @@ def _export(directory: Path, workers: int) -> tuple[float, float, int]:
 
     from trackio.web.export import export_project
 
+    def children():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return r.ru_utime + r.ru_stime
+
     out = Path(tempfile.mkdtemp(prefix="bench-web-")) / "site"
-    cpu0 = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    cpu0 = time.process_time() + children()
     t = time.perf_counter()
     result = export_project("bench", out, directory, workers=workers)
     took = time.perf_counter() - t
-    cpu = time.process_time() + resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu0
+    cpu = time.process_time() + children() - cpu0
     shutil.rmtree(out.parent, ignore_errors=True)
     return took, cpu, result.data_bytes
 
