@@ -90,6 +90,7 @@ def test_incremental_sync_uploads_only_the_new_chunks(trackio_dir, hub, hub_env)
     _log("syn", "a", 1000, start=2500, resume="allow")
     hub.clear_log()
     ok(_sync(hub_env))
+    assert len(hub.requests("GET", r"/tree/")) >= 3  # the listing was followed through its Link pages
     sent = {path for c in _commits(hub) for kind, path, _ in c["ops"] if kind == "file"}
     deleted = {path for c in _commits(hub) for kind, path, _ in c["ops"] if kind == "delete"}
     rdir = fmt.run_dir(run.id)
@@ -146,6 +147,26 @@ def test_a_generated_space_id_is_kept_for_the_next_try(trackio_dir, hub, hub_env
     assert state == "unsynced" and space_id.startswith("tester/syn-") and len(space_id) == len("tester/syn-") + 6
     hub.rules.clear()
     assert ok(run_py("import trackio; print(trackio.sync('syn'))", hub_env)).stdout.splitlines()[-1] == space_id
+
+
+def test_a_commit_from_another_machine_in_between_restarts_the_sync(trackio_dir, hub, hub_env):
+    _log("syn", "a", 40)
+    hub.fail("POST", r"/commit/", status=412, times=1,
+             body={"error": "A commit has happened since. Please refresh and try again."})
+    ok(_sync(hub_env))
+    statuses = [r["status"] for r in hub.requests("POST", r"/commit/")]
+    assert statuses[0] == 412 and statuses[1:] and set(statuses[1:]) == {200}
+    assert len(hub.requests("GET", r"/tree/")) == 2  # listed again after the conflict
+    _, index = fmt.unwrap(hub.files(SPACE)[fmt.PROJECT_FILE])
+    assert [r["rows"] for r in index["runs"]] == [40]
+
+
+def test_sync_without_xet(trackio_dir, hub, hub_env):
+    _log("syn", "a", 40)
+    ok(_sync(dict(hub_env, HF_HUB_DISABLE_XET="1")))
+    assert not hub.requests(None, r"xet|lfs")
+    _, index = fmt.unwrap(hub.files(SPACE)[fmt.PROJECT_FILE])
+    assert [r["rows"] for r in index["runs"]] == [40]
 
 
 def test_offline_mode_fails_at_once(trackio_dir, hub, hub_env):

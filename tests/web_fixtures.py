@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture
 def hub(tmp_path):
     """A running local Hub (``hub.url``, ``hub.log``, ``hub.fail(...)``), stopped after the test."""
-    server = HubServer(tmp_path / "hub-store", token=TOKEN).start()
+    server = HubServer(tmp_path / "hub-store", token=TOKEN, page_size=10).start()  # small pages: Link paging is used
     yield server
     server.stop()
 
