@@ -118,14 +118,14 @@ class BackgroundSync:
         self._thread.join(FINISH_TIMEOUT)
         url = space_url(self._full_id or self.space_id)
         if self._thread.is_alive():  # an attempt is stuck on the network
-            self._warn(TimeoutError(f"the Hub did not answer within {int(FINISH_TIMEOUT)} s"))
+            self._warn(TimeoutError(f"the sync did not finish within {FINISH_TIMEOUT:g} s"))
             return
         say(f"* Syncing project '{self.project}' to: {paint(url, BOLD_ORANGE)} (please wait...)")
         left = deadline - time.monotonic()
         if left > 0.5 and self._attempt(left, periodic=False):
             say(f"* Static Space deployed: {paint(space_url(self._full_id or self.space_id), BOLD_ORANGE)}")
         elif left <= 0.5:
-            self._warn(TimeoutError(f"no time left within {int(FINISH_TIMEOUT)} s"))
+            self._warn(TimeoutError(f"the sync did not finish within {FINISH_TIMEOUT:g} s"))
 
 
 def start_background_sync(run, directory: Path) -> BackgroundSync | None:

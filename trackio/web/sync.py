@@ -311,7 +311,7 @@ def run_sync(project: str, space_id: str, *, private=None, force=False, director
     t.start()
     t.join(timeout + 1)
     if t.is_alive():
-        raise SyncError(f"the Hub did not answer within {timeout:g} s; the data stays local and pending")
+        raise SyncError(f"the sync did not finish within {timeout:g} s (the Hub is slow or not answering)")
     if "error" in result:
         e = result["error"]
         if isinstance(e, (SyncError, ProjectNotFound)) or type(e).__name__ == "ProjectUnreadable":
