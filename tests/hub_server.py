@@ -3,7 +3,7 @@
 Speaks the subset of the API that ``huggingface_hub`` (2.x) uses to create a static Space, commit
 small files, list and download them: ``whoami-v2``, ``repos/create``, ``validate-yaml``,
 ``preupload``, ``commit`` (NDJSON), ``tree`` (recursive, paged with a ``Link`` header),
-``revision``, ``spaces/{id}``, ``commits`` and ``HEAD``/``GET …/resolve/…``. Commits are stored on
+``revision``, ``spaces/{id}``, ``commits``, ``super-squash`` and ``HEAD``/``GET …/resolve/…``. Commits are stored on
 disk (content-addressed blobs named by their git blob SHA-1, plus one JSON list of commits per repo).
 ``/_fake/spaces/{ns}/{name}/{path}`` serves a Space's current files, as the Space's web host would.
 
@@ -244,6 +244,14 @@ def _handler_for(server: HubServer):
             m = re.match(rf"^/api/{_REPO}/commit/(?P<rev>[^/]+)$", path)
             if m and method == "POST":
                 return self._commit(self._repo(m, True), body, entry)
+            m = re.match(rf"^/api/{_REPO}/super-squash/(?P<rev>[^/]+)$", path)
+            if m and method == "POST":
+                repo = self._repo(m, True)
+                with self.hub.lock:
+                    head = repo.head
+                    repo.commits = []
+                    c = repo.commit(json.loads(body or b"{}").get("message") or "Super-squash commit", head["tree"])
+                return self._json(200, {"commitId": c["oid"]})
             m = re.match(rf"^/api/{_REPO}/tree/(?P<rev>[^/]+)(?P<sub>/.*)?$", path)
             if m and method == "GET":
                 return self._tree(self._repo(m), m, query)

@@ -22,6 +22,7 @@ TRAIN = """
 import json, time, trackio, trackio.web.background as bg
 bg.INTERVAL = {interval}
 bg.FINISH_TIMEOUT = {finish}
+bg.SQUASH_EVERY = {squash}
 run = trackio.init(project="bg", name="r", space_id={space!r}, auto_log_cpu=False)
 slowest = 0.0
 t_end = time.time() + {seconds}
@@ -39,8 +40,9 @@ print(json.dumps({{"steps": s, "slowest_log": slowest, "finish": time.perf_count
 """
 
 
-def _train(env, interval=0.5, finish=20.0, seconds=3.0, space=SPACE):
-    proc = run_py(TRAIN.format(interval=interval, finish=finish, seconds=seconds, space=space), env, timeout=240)
+def _train(env, interval=0.5, finish=20.0, seconds=3.0, space=SPACE, squash=10_000):
+    proc = run_py(TRAIN.format(interval=interval, finish=finish, seconds=seconds, space=space, squash=squash), env,
+                  timeout=240)
     stats = json.loads(proc.stdout.strip().splitlines()[-1]) if proc.returncode == 0 else None
     return proc, stats
 
@@ -118,3 +120,12 @@ def test_rate_limit_is_waited_out_without_a_warning(trackio_dir, hub, hub_env):
     assert "could not sync" not in proc.stderr
     assert re.search(r"\* Static Space deployed: ", proc.stdout)
     assert _rows_on_space(hub) == stats["steps"]
+
+
+def test_long_trainings_squash_the_space_history(trackio_dir, hub, hub_env):
+    proc, stats = _train(hub_env, interval=0.3, seconds=3.0, squash=2)
+    ok(proc)
+    assert hub.requests("POST", r"/super-squash/")
+    repo = hub.repo(SPACE)
+    assert len(repo.commits) < len([r for r in hub.requests("POST", r"/commit/") if r["status"] == 200])
+    assert _rows_on_space(hub) == stats["steps"]  # nothing lost by squashing

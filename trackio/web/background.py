@@ -26,6 +26,7 @@ KEEPALIVE = 300.0  # seconds after which a running project is synced even withou
 FINISH_TIMEOUT = 30.0  # seconds finish() waits for the last sync
 ATTEMPT_TIMEOUT = 300.0  # seconds one background attempt may take
 MAX_BACKOFF = 600.0  # longest pause after failures
+SQUASH_EVERY = 240  # syncs (about 4 hours at one a minute) between squashes of the Space's git history
 
 
 class BackgroundSync:
@@ -38,6 +39,7 @@ class BackgroundSync:
         self._stop = threading.Event()
         self._warned = False
         self._failures = 0
+        self._commits = 0
         self._last_fp: str | None = None
         self._last_ok = float("-inf")
         self._next = 0.0
@@ -82,6 +84,10 @@ class BackgroundSync:
             self._last_fp = done["fingerprint"]
             self._last_ok = time.monotonic()
             self._failures = 0
+            if done.get("commits"):
+                self._commits += 1
+                if self._commits % SQUASH_EVERY == 0:
+                    self._squash()
             self._next = time.monotonic() + INTERVAL
             return True
         except Exception as e:  # never into training
@@ -91,6 +97,18 @@ class BackgroundSync:
             self._next = time.monotonic() + max(pause, asked or 0.0)
             self._warn(e)
             return False
+
+    def _squash(self) -> None:
+        """Collapse the Space's history into one commit: a sync a minute for days would otherwise pile
+        up thousands of commits, past which the Hub slows down (hub-docs storage-limits). The files are
+        unchanged; another machine's next commit just restarts its sync (HTTP 412)."""
+        from .hub import client
+
+        try:
+            client().super_squash_history(self._full_id, repo_type="space",
+                                          commit_message="trackio: squash sync history")
+        except Exception:
+            pass  # history size is a nicety, never worth a warning
 
     def _warn(self, e: BaseException) -> None:
         if self._warned:
