@@ -12,7 +12,7 @@ Reading a Space back (``--space``) is :func:`trackio.store.remote.fetch_space`.
 from __future__ import annotations
 
 _EXPORTS = {"export_project": "export", "ExportResult": "export", "ExportDirNotEmpty": "export",
-            "sync_project": "sync", "sync_all": "sync", "SyncError": "hub", "serve": "serve"}
+            "sync_project": "sync", "sync_all": "sync", "SyncError": "hub", "serve": "server"}
 
 __all__ = sorted(_EXPORTS)
 
