@@ -237,6 +237,8 @@ def test_fetch_space_rebuilds_the_project_and_updates_incrementally(trackio_dir,
     hub.clear_log()
     ok(run_py(fetch, hub_env))  # same commit: only the revision is asked for
     assert [r["path"] for r in hub.log] == [f"/api/spaces/{SPACE}"]
+    ok(run_py("from trackio.store.remote import fetch_space; fetch_space('tester/sp', max_age=600)", hub_env))
+    assert len(hub.log) == 1  # fresh enough: the Hub is not asked at all
     conn = connect_reader(Path(folder) / "syn.db")
     try:
         from trackio.store.runs import project_runs

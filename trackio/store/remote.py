@@ -78,12 +78,14 @@ def _status(exc) -> int | None:
     return getattr(getattr(exc, "response", None), "status_code", None)
 
 
-def fetch_space(space_id_or_url: str, token: str | None = None) -> Path:
+def fetch_space(space_id_or_url: str, token: str | None = None, max_age: float = 0.0) -> Path:
     """Bring the Space's trackio data up to date in the local cache; return the cache folder.
 
     The folder holds ``<canon(P)>.db`` for the Space's project (read it like ``TRACKIO_DIR``).
     ``token`` (default: ``HF_TOKEN`` / the saved login) is needed for private Spaces; it is only sent
-    to the Hub, never written anywhere.
+    to the Hub, never written anywhere. ``max_age`` (seconds): when the cache was brought up to date
+    that recently, return it without asking the Hub (a TUI refreshing every few seconds should pass
+    ~30, as a background sync lands at most once a minute).
 
     Raises:
         ValueError: not a Space id or URL.
@@ -100,6 +102,13 @@ def fetch_space(space_id_or_url: str, token: str | None = None) -> Path:
     api = HfApi(endpoint=_endpoint(), token=token)
     folder = cache_root() / space_id.replace("/", "--")
     folder.mkdir(parents=True, exist_ok=True)
+    if max_age > 0:
+        import time
+
+        state = _load_state(folder)
+        if state.get("db") and (folder / state["db"]).is_file() and time.time() - state.get("checked", 0) < max_age:
+            _refresh_heartbeats(folder / state["db"], state)
+            return folder
     try:
         info = api.space_info(space_id)
     except Exception as e:
@@ -109,6 +118,13 @@ def fetch_space(space_id_or_url: str, token: str | None = None) -> Path:
     with FileLock(str(folder / ".lock")):
         _update(api, space_id, info.sha, folder)
     return folder
+
+
+def _mark_checked(folder: Path, state: dict) -> None:
+    import time
+
+    state["checked"] = time.time()
+    (folder / "state.json").write_text(json.dumps(state))
 
 
 def _reason(e: BaseException) -> str:
@@ -131,6 +147,7 @@ def _update(api, space_id: str, sha: str, folder: Path) -> None:
     state = _load_state(folder)
     db_name = state.get("db")
     if state.get("sha") == sha and db_name and (folder / db_name).is_file():
+        _mark_checked(folder, state)
         _refresh_heartbeats(folder / db_name, state)
         return
     try:
@@ -168,7 +185,7 @@ def _update(api, space_id: str, sha: str, folder: Path) -> None:
         finally:
             conn.close()
         state.update({"sha": sha, "db": db_name, "space_id": space_id, "project": name})
-        (folder / "state.json").write_text(json.dumps(state))
+        _mark_checked(folder, state)
         _refresh_heartbeats(folder / db_name, state)
     finally:
         shutil.rmtree(incoming, ignore_errors=True)
