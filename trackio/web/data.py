@@ -127,23 +127,24 @@ def run_dicts(conn: sqlite3.Connection, table: str, run_id: str, ids: list[int])
     n = len(ids)
     if ids[-1] - ids[0] + 1 <= 2 * n:
         joined, got = conn.execute(
-            f"SELECT group_concat(metrics, ','), count(*) FROM {table} WHERE id BETWEEN ? AND ? AND +{col} = ?",
+            f"SELECT CAST('[' || group_concat(metrics, ',') || ']' AS BLOB), count(*) FROM {table} "
+            f"WHERE id BETWEEN ? AND ? AND +{col} = ?",
             (ids[0], ids[-1], run_id)).fetchone()
         ordered = True
     else:
         ids_text, joined, got = conn.execute(
-            f"SELECT group_concat(id), group_concat(metrics, ','), count(*) FROM {table} "
+            f"SELECT group_concat(id), CAST('[' || group_concat(metrics, ',') || ']' AS BLOB), count(*) FROM {table} "
             f"WHERE {col} = ? AND +id BETWEEN ? AND ?", (run_id, ids[0], ids[-1])).fetchone()
         ordered = isinstance(ids_text, str) and list(map(int, ids_text.split(","))) == ids
-    if ordered and got == n and isinstance(joined, str):
+    if ordered and got == n and isinstance(joined, bytes):  # UTF-8 bytes, parsed without a str copy
         try:
-            rows = _fast_loads("[" + joined + "]")
+            rows = _fast_loads(joined)
         except ValueError:
             rows = None
         if rows is not None and len(rows) == n:
             if set(map(type, rows)) != {dict}:
                 rows = [r if type(r) is dict else {} for r in rows]
-            if joined.count("{") != n:  # some row may hold a nested mapping
+            if joined.count(b"{") != n:  # some row may hold a nested mapping
                 _flatten_nested(rows)
             return rows
     return decode_many([r[1] for r in rows_from(conn, table, ids, "metrics")])
