@@ -111,6 +111,10 @@ def init(project: str, name: str | None = None, group: str | None = None, space_
     from .system import start_samplers
 
     notes = start_samplers(run, auto_log_cpu, cpu_log_interval, auto_log_gpu, gpu_log_interval)
+    if space_id:  # push the project to its Space in the background (trackio/web/background.py)
+        from .web.background import start_background_sync
+
+        start_background_sync(run, directory)
 
     # 6. Current run, context variables, trackio.config.
     _state.activate(run)

@@ -1,0 +1,135 @@
+"""The exported page in real headless Chromium, served from 127.0.0.1 (and from file://)."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+
+import pytest
+
+from trackio.web.export import export_project
+from web_fixtures import *  # noqa: F401,F403
+from web_fixtures import charts
+
+XSS = "<img src=x onerror=alert(1)>"
+WAIT = 30_000  # ms: generous, the machine may be loaded
+
+
+def _log(project, name, steps, start=0, resume="never", config=None, alert=None):
+    import trackio
+
+    run = trackio.init(project=project, name=name, resume=resume, config=config, auto_log_cpu=False)
+    for s in range(start, start + steps):
+        trackio.log({"loss": 1.0 / (1 + s) + 0.01 * math.sin(s), "acc": s / 10_000})
+    if alert:
+        trackio.alert(alert, "text <i>not italic</i>", level="error")
+    trackio.finish()
+    return run
+
+
+def _wait_charts(page, predicate_js: str):
+    page.wait_for_function(f"() => {{ const c = window.trackioCharts ? window.trackioCharts() : []; return {predicate_js}; }}",
+                           timeout=WAIT)
+
+
+@pytest.fixture
+def site(trackio_dir, tmp_path):
+    _log("pg", "baseline", 3000, config={"lr": 0.1})
+    _log("pg", XSS, 10, config={"note": "<b>bold?</b>"}, alert="Spike <script>alert(2)</script>")
+    out = tmp_path / "site"
+    export_project("pg", out, trackio_dir)
+    return out
+
+
+def test_charts_show_each_run_with_its_points(site, static_server, page):
+    page.goto(static_server(site))
+    _wait_charts(page, "c.length >= 2")
+    got = charts(page)
+    assert set(got) == {("m", "loss"), ("m", "acc")}
+    for key in got:
+        assert got[key]["runs"] == ["baseline", XSS]
+        assert got[key]["points"] == {"baseline": 1500, XSS: 10}  # 3,000 rows → 1,500 buckets of 2
+    painted = page.evaluate("""() => Array.from(document.querySelectorAll('.chart canvas')).map(cv => {
+        const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; })""")
+    assert len(painted) == 2 and all(n > 1000 for n in painted)
+    assert page.text_content("#project") == "pg"
+    assert page.trackio_events == []
+
+
+def test_markup_in_names_config_and_alerts_is_text(site, static_server, page):
+    page.goto(static_server(site))
+    _wait_charts(page, "c.length >= 2")
+    names = page.eval_on_selector_all("#runs .run-name", "els => els.map(e => e.textContent)")
+    assert names == ["baseline", XSS]
+    assert page.eval_on_selector_all("img, script:not([src]), i, b", "els => els.length") == 0
+    page.click("#runs li:nth-child(2) .run-name")
+    page.wait_for_selector("#config:not([hidden])")
+    assert page.text_content("#config-title") == XSS
+    cells = page.eval_on_selector_all("#config-table td", "els => els.map(e => e.textContent)")
+    assert "<b>bold?</b>" in cells
+    row = page.eval_on_selector_all("#alerts tbody tr td", "els => els.map(e => e.textContent)")
+    assert row[1:5] == [XSS, "ERROR", "Spike <script>alert(2)</script>", "text <i>not italic</i>"]
+    legend = page.eval_on_selector_all(".u-legend .u-label", "els => els.map(e => e.textContent)")
+    assert XSS in legend
+    assert page.eval_on_selector_all("img, b, i", "els => els.length") == 0
+    assert not any("dialog" in e for e in page.trackio_events), page.trackio_events
+
+
+def test_new_rows_and_runs_appear_without_reload(trackio_dir, site, static_server, page):
+    page.goto(static_server(site))
+    _wait_charts(page, "c.length >= 2")
+    page.evaluate("window.__same_page = 42")
+    _log("pg", "baseline", 1000, start=3000, resume="allow")
+    _log("pg", "late", 5)
+    export_project("pg", site, trackio_dir)
+    _wait_charts(page, "c.some(x => x.metric === 'loss' && x.runs.includes('late') && x.points.baseline === 2000)")
+    got = charts(page)[("m", "loss")]
+    assert got["runs"] == ["baseline", XSS, "late"]
+    assert got["points"] == {"baseline": 2000, XSS: 10, "late": 5}
+    assert page.evaluate("window.__same_page") == 42  # same document: no reload
+
+
+def test_smoothing_and_x_axis_controls(site, static_server, page):
+    page.goto(static_server(site))
+    _wait_charts(page, "c.length >= 2")
+    raw = charts(page)[("m", "loss")]
+    assert raw["x"] == [0, 2999] and raw["last"]["baseline"] == pytest.approx(1 / 3000 + 0.01 * math.sin(2999), rel=1e-5)
+    page.evaluate("""() => { const s = document.getElementById('smoothing'); s.value = '0.9';
+                            s.dispatchEvent(new Event('input')); }""")
+    _wait_charts(page, "c.length && c[0].version > 1")
+    smoothed = charts(page)[("m", "loss")]
+    assert smoothed["points"] == raw["points"]
+    assert smoothed["last"]["baseline"] != pytest.approx(raw["last"]["baseline"], rel=1e-3)
+    page.select_option("#xaxis", "wall")
+    page.wait_for_function("() => window.trackioCharts().some(c => c.x[0] > 1e9)", timeout=WAIT)
+    page.select_option("#xaxis", "rel")
+    page.wait_for_function("() => window.trackioCharts().every(c => c.x[0] >= 0 && c.x[1] < 1e6)", timeout=WAIT)
+    page.fill("#metric-filter", "acc")
+    page.wait_for_function("() => window.trackioCharts().length === 1", timeout=WAIT)
+    assert page.trackio_events == []
+
+
+def test_opens_from_disk(site, page):
+    page.goto(site.joinpath("index.html").as_uri())
+    _wait_charts(page, "c.length >= 2")
+    assert charts(page)[("m", "acc")]["points"] == {"baseline": 1500, XSS: 10}
+
+
+def test_show_web_serves_and_follows_new_rows(trackio_dir, page, hub_env):
+    _log("live", "r", 50)
+    proc = subprocess.Popen([sys.executable, "-c", "from trackio.web import serve; serve('live', 0)"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub_env)
+    try:
+        line = proc.stdout.readline()
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert m, line + proc.stderr.read()
+        page.goto(m.group(1))
+        _wait_charts(page, "c.some(x => x.metric === 'loss' && x.points.r === 50)")
+        _log("live", "r", 30, start=50, resume="allow")
+        _wait_charts(page, "c.some(x => x.metric === 'loss' && x.points.r === 80)")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -1,0 +1,140 @@
+"""Talking to the Hugging Face Hub: the endpoint, the client, and retries that honour ``Retry-After``.
+
+``huggingface_hub`` is imported only inside these functions. Its commit call is not retried by the
+library (``create_commit`` raises on the first 429), so every Hub call made for a sync goes through
+:func:`with_retries`: 429, 5xx, 408 and network errors are retried with exponential backoff
+(1, 2, 4 … 30 s, with jitter) or the wait the server asks for (``Retry-After`` in seconds or as an
+HTTP date, RFC 9110 §10.2.3; or the ``t=`` of a ``RateLimit`` header, as the Hub sends), until a
+deadline. Error messages never contain the token: they are built from the status and the server's
+message only.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import random
+import re
+import time
+
+RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
+MAX_BACKOFF = 30.0  # seconds between two attempts when the server names no wait
+
+
+class SyncError(RuntimeError):
+    """A sync could not be done: bad Space, no token, the Hub refused or was unreachable.
+
+    ``retry_after``: seconds the Hub asked us to wait (429/503), when it said so.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def endpoint() -> str:
+    """``HF_ENDPOINT`` (read now, not at import) or ``https://huggingface.co``, without a trailing ``/``."""
+    return (os.environ.get("HF_ENDPOINT") or "https://huggingface.co").rstrip("/")
+
+
+def space_url(space_id: str) -> str:
+    """The Space's page on the Hub: ``<endpoint>/spaces/<space_id>`` (contract §1.11)."""
+    return f"{endpoint()}/spaces/{space_id}"
+
+
+def client(token: str | None = None):
+    """An ``HfApi`` bound to :func:`endpoint` (so ``HF_ENDPOINT`` works whatever the import order).
+
+    Raises:
+        SyncError: ``huggingface_hub`` is not installed.
+    """
+    try:
+        from huggingface_hub import HfApi
+    except ImportError:
+        raise SyncError("trackio sync needs the huggingface_hub package (pip install huggingface_hub).") from None
+    return HfApi(endpoint=endpoint(), token=token)
+
+
+def status_of(exc: BaseException) -> int | None:
+    """The HTTP status of a ``huggingface_hub`` HTTP error, else None."""
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds the server asked to wait (``Retry-After`` or ``RateLimit: …;t=N``), else None."""
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    if headers is None:
+        return None
+    value = headers.get("Retry-After")
+    if value:
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+            return max(0.0, when.timestamp() - time.time())
+        except (TypeError, ValueError):
+            pass
+    limit = headers.get("RateLimit") or ""
+    m = re.search(r"\bt=(\d+)", limit)
+    return float(m.group(1)) if m else None
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """True for 408/429/5xx answers and for network failures (refused, reset, timed out)."""
+    status = status_of(exc)
+    if status is not None:
+        return status in RETRY_STATUSES
+    if type(exc).__name__ == "OfflineModeIsEnabled":  # HF_HUB_OFFLINE=1: waiting will not help
+        return False
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return True
+    mod = type(exc).__module__ or ""
+    return mod.startswith(("httpx", "httpcore"))
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line reason for a failed Hub call, without headers or tokens."""
+    status = status_of(exc)
+    if status is not None:
+        response = getattr(exc, "response", None)
+        message = ""
+        try:
+            message = response.headers.get("X-Error-Message") or ""
+            if not message:
+                body = response.json()
+                message = body.get("error") if isinstance(body, dict) else ""
+        except Exception:
+            message = ""
+        text = f"HTTP {status}"
+        return f"{text}: {message}" if message else text
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return re.sub(r"hf_[A-Za-z0-9]{8,}", "hf_***", text)
+
+
+def with_retries(fn, deadline: float, sleep=time.sleep):
+    """Call ``fn()``; retry retryable failures until ``time.monotonic()`` would pass ``deadline``.
+
+    Waits honour the server's ``Retry-After``; otherwise 1, 2, 4 … :data:`MAX_BACKOFF` s with ±20 %
+    jitter. Returns what ``fn`` returns.
+
+    Raises:
+        SyncError: the last failure, described (``retry_after`` set when the server asked for a wait),
+            once out of time or for a failure that is not worth retrying.
+    """
+    attempt = 0
+    while True:
+        try:
+            return fn()
+        except SyncError:
+            raise
+        except Exception as e:
+            asked = retry_after(e)
+            if not is_retryable(e):
+                raise SyncError(describe(e), asked) from None
+            wait = asked if asked is not None else min(MAX_BACKOFF, 2.0 ** attempt) * random.uniform(0.8, 1.2)
+            attempt += 1
+            if time.monotonic() + wait > deadline:
+                raise SyncError(describe(e), asked) from None
+            sleep(wait)

@@ -1,0 +1,123 @@
+"""Raw row chunks for a synced Space: every stored row, append-only, so the Space is a full copy.
+
+For each run and table (``metrics``, ``system_metrics``, ``alerts``) the rows, in logging order,
+go up as JSON Lines files named by the range of row positions they hold
+(:func:`trackio.store.spacefmt.raw_name`). A sync uploads only the rows past what the Space already
+has, as a new file; files are never rewritten, except that once :data:`MERGE_AT` small files pile up
+at the end they are merged into one (bounded file count for ``--space`` reads, each row sent at most a
+few times). Line formats (values exactly as stored; ``metrics`` is the stored JSON object):
+
+- metrics: ``[step, timestamp, metrics]``
+- system_metrics: ``[timestamp, metrics]``
+- alerts: ``[timestamp, title, text, level, step, alert_id]``
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..store import spacefmt as fmt
+from ..store.reader import decode_json
+from ..store.runs import RunRow
+from . import data
+
+MERGE_AT = 8  # small files at the end of a run's table that trigger a merge
+_COLS = {"metrics": "step, timestamp, metrics", "system_metrics": "timestamp, metrics"}
+
+
+def _json_text(raw) -> str:
+    if isinstance(raw, (bytes, bytearray, memoryview)):
+        try:
+            raw = bytes(raw).decode("utf-8")
+        except UnicodeDecodeError:
+            raw = None
+    if isinstance(raw, str) and raw[:1] == "{" and raw[-1:] == "}" and "\n" not in raw:
+        return raw
+    obj = decode_json(raw)
+    return fmt.dumps(obj if isinstance(obj, dict) else {})
+
+
+def _line(table: str, row: tuple) -> str:
+    if table == "metrics":
+        _, step, ts, metrics = row
+        return f"[{int(step)},{json.dumps(ts)},{_json_text(metrics)}]"
+    if table == "system_metrics":
+        _, ts, metrics = row
+        return f"[{json.dumps(ts)},{_json_text(metrics)}]"
+    _, ts, title, text, level, step, alert_id = row
+    return fmt.dumps([ts, title, text, level, step, alert_id])
+
+
+def _rows(conn, table: str, ids: list[int]) -> list[tuple]:
+    if table == "alerts":
+        return data.alert_rows(conn, ids)
+    return data.rows_from(conn, table, ids, _COLS[table])
+
+
+def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
+    """Add the run's new raw chunks to ``sink`` (and merge/delete as needed); return the run's
+    chunk lists ``{table: [[file name, first, end], ...]}`` covering rows ``0 … n`` contiguously."""
+    folder = f"{rdir}/raw"
+    existing = sink.names(folder)
+    out = {}
+    for table in fmt.RAW_TABLES:
+        segs = []
+        for name in existing:
+            parsed = fmt.parse_raw_name(name)
+            if parsed and parsed[0] == table:
+                segs.append((parsed[1], parsed[2], name))
+        segs.sort()
+        kept, have = [], 0
+        for first, end, name in segs:
+            if first == have and end > first:
+                kept.append((first, end, name))
+                have = end
+        ids = data.row_ids(conn, table, run.id)
+        n = len(ids)
+        start = have
+        if n > have:
+            small = []
+            for seg in reversed(kept):
+                if seg[1] - seg[0] >= fmt.RAW_ROWS:
+                    break
+                small.append(seg)
+            if len(small) >= MERGE_AT:
+                start = small[-1][0]
+                kept = kept[: len(kept) - len(small)]
+            kept.extend(_write(conn, table, ids, start, n, sink, folder))
+        final = {name for _, _, name in kept}
+        for name in existing:
+            parsed = fmt.parse_raw_name(name)
+            if parsed and parsed[0] == table and name not in final:
+                sink.delete(f"{folder}/{name}")
+        if kept:
+            out[table] = [[name, first, end] for first, end, name in kept]
+    return out
+
+
+def _write(conn, table: str, ids: list[int], start: int, end: int, sink, folder: str) -> list[tuple]:
+    """Write rows ``start … end`` as files of at most RAW_ROWS rows / RAW_BYTES bytes."""
+    made = []
+    lines: list[bytes] = []
+    size = 0
+    first = start
+    pos = start
+    step = 5000
+    for lo in range(start, end, step):
+        for row in _rows(conn, table, ids[lo:min(end, lo + step)]):
+            line = _line(table, row).encode("utf-8")
+            if lines and (len(lines) >= fmt.RAW_ROWS or size + len(line) + 1 > fmt.RAW_BYTES):
+                made.append(_flush(table, first, pos, lines, sink, folder))
+                lines, size, first = [], 0, pos
+            lines.append(line)
+            size += len(line) + 1
+            pos += 1
+    if lines:
+        made.append(_flush(table, first, pos, lines, sink, folder))
+    return made
+
+
+def _flush(table, first, end, lines, sink, folder) -> tuple:
+    name = fmt.raw_name(table, first, end)
+    sink.put(f"{folder}/{name}", b"\n".join(lines) + b"\n")
+    return first, end, name

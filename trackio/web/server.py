@@ -1,0 +1,96 @@
+"""``trackio show --web``: serve a project's export on 127.0.0.1 and keep it live.
+
+The project is exported into a temporary folder, served by the standard library's
+``ThreadingHTTPServer``, and re-exported (incrementally) whenever the project's fingerprint changes,
+checked every :data:`CHECK_EVERY` seconds; the page polls its data files and picks the new rows up.
+Data files are served with ``Cache-Control: no-store``.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import tempfile
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from ..console import BOLD_ORANGE, paint, say
+from ..store.reader import open_project
+from ..store.syncstate import fingerprint
+from .export import export_project
+
+CHECK_EVERY = 1.0  # seconds between checks for new rows
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # the terminal stays quiet
+        pass
+
+    def end_headers(self):
+        self.send_header("Cache-Control", "no-store")
+        super().end_headers()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):  # a browser that went away mid-response
+        pass
+
+
+def _fingerprint(project: str, directory: Path | None) -> str | None:
+    try:
+        conn = open_project(project, directory)
+    except Exception:
+        return None
+    try:
+        return fingerprint(conn)
+    finally:
+        conn.close()
+
+
+def serve(project: str, port: int = 7860, directory: Path | None = None, host: str = "127.0.0.1",
+          ready=None, stop: threading.Event | None = None) -> None:
+    """Export ``project`` and serve it at ``http://<host>:<port>/`` until Ctrl+C (or ``stop`` is set).
+
+    ``port=0`` picks a free port. Prints ``* Serving project 'P' at: <URL> (Ctrl+C to stop)``.
+    ``ready``: optional callable receiving the URL once serving (for embedding and tests).
+
+    Raises:
+        trackio.store.reader.ProjectNotFound / ProjectUnreadable: the project file.
+        OSError: the port is taken or the folder cannot be written.
+    """
+    out = Path(tempfile.mkdtemp(prefix="trackio-web-"))
+    stop = stop or threading.Event()
+    try:
+        export_project(project, out, directory)
+        last = _fingerprint(project, directory)
+        httpd = _Server((host, port), functools.partial(_Handler, directory=str(out)))
+        url = f"http://{host}:{httpd.server_address[1]}/"
+
+        def refresh():
+            nonlocal last
+            while not stop.wait(CHECK_EVERY):
+                fp = _fingerprint(project, directory)
+                if fp is not None and fp != last:
+                    try:
+                        export_project(project, out, directory)
+                        last = fp
+                    except Exception:
+                        pass  # the file is busy or mid-migration: try again on the next tick
+
+        threading.Thread(target=refresh, name="trackio-web-refresh", daemon=True).start()
+        threading.Thread(target=lambda: (stop.wait(), httpd.shutdown()), daemon=True).start()
+        say(f"* Serving project '{project}' at: {paint(url, BOLD_ORANGE)} (Ctrl+C to stop)")
+        if ready is not None:
+            ready(url)
+        try:
+            httpd.serve_forever(poll_interval=0.2)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stop.set()
+            httpd.server_close()
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
