@@ -267,10 +267,15 @@ def test_context_vars_and_thread_fallback(trackio_dir):
 def test_space_id_sets_url_and_context(trackio_dir, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")
     monkeypatch.setenv("TRACKIO_SPACE_ID", "user/space")
-    run = trackio.init(project="p")
-    assert run._space_id == "user/space" and run.url == "http://127.0.0.1:9/spaces/user/space"
-    assert trackio.context_vars.current_space_id.get() == "user/space"
-    assert db_rows(trackio_dir, "p", "SELECT value FROM project_metadata WHERE key='space_id'") == [("user/space",)]
+    with pytest.warns(UserWarning, match=r"^trackio could not sync project 'p' to Space 'user/space' "):
+        run = trackio.init(project="p")  # nothing listens on port 9: the background sync keeps data pending
+        assert run._space_id == "user/space" and run.url == "http://127.0.0.1:9/spaces/user/space"
+        assert trackio.context_vars.current_space_id.get() == "user/space"
+        assert db_rows(trackio_dir, "p", "SELECT value FROM project_metadata WHERE key='space_id'") == [
+            ("user/space",)]
+        t0 = time.monotonic()
+        trackio.finish()
+    assert time.monotonic() - t0 < 15  # an unreachable Hub does not hold finish() for its full 30 s
 
 
 def test_functions_before_init_raise(trackio_dir):

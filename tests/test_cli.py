@@ -495,11 +495,12 @@ def test_query_json_and_human(data):
 
 
 def test_query_cell_values(data):
-    sql = ("SELECT NULL AS n, randomblob(4) AS b, CAST('é' AS BLOB) AS u, 1e999 AS inf, -1e999 AS ninf, "
+    sql = ("SELECT NULL AS n, X'ff00fe01' AS b, CAST('é' AS BLOB) AS u, 1e999 AS inf, -1e999 AS ninf, "
            "json_extract(metrics, '$.\"train/loss\"') AS loss FROM metrics WHERE step = 20 AND run_name = 'baseline'")
     doc, _ = ok_json(data, "query", "project", "--project", "vision-exp", "--sql", sql)
     row = doc["rows"][0]
-    assert row["n"] is None and len(row["b"]) == 8 and int(row["b"], 16) >= 0 and row["u"] == "é"
+    # (randomblob(4) would be flaky: random bytes are sometimes valid UTF-8, which is returned as text)
+    assert row["n"] is None and row["b"] == "ff00fe01" and row["u"] == "é"
     assert (row["inf"], row["ninf"], row["loss"]) == ("Infinity", "-Infinity", "NaN")
     doc, _ = ok_json(data, "query", "project", "--project", "upstream", "--sql",
                      "SELECT typeof(metrics) AS t, metrics FROM metrics ORDER BY id LIMIT 1")
@@ -580,14 +581,6 @@ def test_status_counts_local_synced_and_unsynced(tmp_path):
                      "Run `trackio sync --project d` to sync. Or run `trackio sync --all` to sync all unsynced changes.\n")
 
 
-@pytest.mark.parametrize("args, name", [
-    (["export", "--project", "vision-exp", "--out", "site"], "export"),
-    (["sync", "--all"], "sync"), (["show", "--web"], "show --web"),
-])
-def test_delegated_commands_say_not_available(data, args, name):
-    fails(run(data, *args), 1, f"trackio {name} is not available yet.")
-
-
 def test_tui_and_show_print_a_summary_when_not_a_terminal(data):
     r = run(data, "tui", "--project", "vision-exp", "--interval", "2")
     assert r.rc == 0 and r.err == ""
@@ -604,16 +597,6 @@ def test_show_flags_and_registry(data):
     assert r.err == ("Note: --theme has no effect on the terminal dashboard.\n"
                      "Note: --no-footer has no effect on the terminal dashboard.\n"
                      "Note: --host has no effect on the terminal dashboard.\n")
-
-
-def test_space_flag_reports_when_remote_reading_is_missing(data):
-    import importlib.util
-
-    if importlib.util.find_spec("trackio.store.remote") is not None:
-        pytest.skip("remote reader present; covered by its own tests")
-    for args in (["list", "projects"], ["get", "run", "--project", "p", "--run", "r"],
-                 ["query", "project", "--project", "p", "--sql", "select 1"]):
-        fails(run(data, *args, "--space", "me/space", "--hf-token", "x"), 1, "--space is not available yet.")
 
 
 # ---------------------------------------------------------------- output plumbing

@@ -215,7 +215,8 @@ def test_space_id_reaches_transformers_and_trl(trackio_dir, tmp_path, monkeypatc
                                  save_strategy="steps", save_steps=2, save_only_model=True,
                                  trackio_space_id="me/tiny-space"),
                       train_dataset=RandomTokens(8, 1))
-    trainer.train()
+    with pytest.warns(UserWarning, match="could not sync project 'hf-trainer'"):
+        trainer.train()
     assert seen_space == ["me/tiny-space"]
     assert hook.seen == [(2, "spaced", "https://huggingface.co/spaces/me/tiny-space?project=hf-trainer&runs=spaced")]
     rows = db_rows(trackio_dir, "hf-trainer", "SELECT count(*) FROM metrics WHERE run_name = 'spaced'")

@@ -2,6 +2,7 @@
 ``demo`` (contract §4.14–4.16). Their flags are registered here; each body hands over to its module.
 """
 
+from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,9 +14,17 @@ from .common import CliError, OptRunOpt, SpaceOpt, TokenOpt, data_directory, not
 OptProject = Annotated[Optional[str], typer.Option("--project", show_default=False, help="Project name.")]
 
 
-def not_yet(command: str) -> None:
-    """The answer of a command whose implementation is not part of this build."""
-    raise CliError(f"trackio {command} is not available yet.")
+@contextmanager
+def _project_errors(project: str):
+    """Turn the store's project errors into the contract's ``Error:`` lines."""
+    from ..store.reader import ProjectNotFound, ProjectUnreadable
+
+    try:
+        yield
+    except ProjectNotFound:
+        raise CliError(f"Project '{project}' not found.") from None
+    except ProjectUnreadable as e:
+        raise CliError(f"Could not read project '{project}': {e}") from None
 
 
 def tui(project: OptProject = None, run: OptRunOpt = None,
@@ -54,13 +63,27 @@ def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_defaul
 
         run_tui(project=project)
         return
-    not_yet("show --web")
+    if project is None:
+        raise CliError("Provide --project to serve a project with --web.")
+    from ..web import serve
+
+    with _project_errors(project):
+        serve(project, port=7860 if port is None else port)
 
 
 def export(project: str = typer.Option(..., "--project", help="Project name."),
            out: Path = typer.Option(..., "--out", metavar="DIR", help="Directory to write the static site to.")) -> None:
     """Write a project's static web dashboard (page and data files) to a directory."""
-    not_yet("export")
+    from ..web import export_project
+
+    with _project_errors(project):
+        try:
+            result = export_project(project, out)
+        except (ValueError, OSError) as e:  # a folder holding other files, or one we cannot write
+            raise CliError(str(e)) from None
+    print(f"* Exported project '{project}' ({result.runs} run(s), {result.data_bytes / 1e6:.2f} MB of data, "
+          f"{result.files_written} file(s) written) to: {result.out_dir}")
+    print(f"* Open {result.out_dir / 'index.html'} in a browser, or put the folder on any static host.")
 
 
 class Sdk(str, Enum):
@@ -79,7 +102,23 @@ def sync(project: OptProject = None,
          sdk: Sdk = typer.Option(Sdk.gradio, "--sdk", help="Accepted for compatibility; the Space is static."),
          frontend: Optional[Path] = typer.Option(None, "--frontend", metavar="DIR", show_default=False, hidden=True)) -> None:
     """Push a project (or all unsynced projects) to a static Hugging Face Space."""
-    not_yet("sync")
+    if all_ and project is not None:
+        raise CliError("Cannot use --all and --project together.")
+    if not all_ and project is None:
+        raise CliError("Must provide either --project or --all.")
+    from ..web import SyncError, sync_all
+
+    with _project_errors(project or ""):
+        try:
+            if all_:
+                sync_all(force=force)
+            else:
+                import trackio
+
+                trackio.sync(project, space_id=space_id, private=True if private else None, force=force,
+                             sdk=sdk.value)
+        except (SyncError, ValueError) as e:
+            raise CliError(str(e)) from None
 
 
 def demo(project: str = typer.Option("demo", "--project", help="Project to write the demo runs into."),

@@ -24,6 +24,7 @@ from .hub import SyncError
 INTERVAL = 60.0  # seconds between two syncs while training
 KEEPALIVE = 300.0  # seconds after which a running project is synced even without new rows
 FINISH_TIMEOUT = 30.0  # seconds finish() waits for the last sync
+FINISH_AFTER_FAILURE = 5.0  # seconds for that last sync when the previous attempt failed (Hub down)
 ATTEMPT_TIMEOUT = 300.0  # seconds one background attempt may take
 MAX_BACKOFF = 600.0  # longest pause after failures
 SQUASH_EVERY = 240  # syncs (about 4 hours at one a minute) between squashes of the Space's git history
@@ -37,6 +38,7 @@ class BackgroundSync:
         self._full_id: str | None = space_id if "/" in space_id else None
         self._pid = os.getpid()
         self._stop = threading.Event()
+        self._cancel = threading.Event()  # set at finish: an attempt stuck in retry waits gives up
         self._warned = False
         self._failures = 0
         self._commits = 0
@@ -48,6 +50,9 @@ class BackgroundSync:
 
     # -- the thread --------------------------------------------------------------------------
     def _loop(self) -> None:
+        from .hub import CANCEL
+
+        CANCEL.set(self._cancel)  # finish() ends this thread's retry waits at once
         while not self._stop.is_set():
             if time.monotonic() >= self._next:
                 self._attempt(ATTEMPT_TIMEOUT, periodic=True)
@@ -80,7 +85,8 @@ class BackgroundSync:
             if self._full_id is None:
                 self._full_id = resolve_space_id(self.project, self.space_id, self.directory, deadline=deadline)
             done = run_sync(self.project, self._full_id, directory=self.directory,
-                            timeout=max(1.0, deadline - time.monotonic()), quiet=True)
+                            timeout=max(1.0, deadline - time.monotonic()), quiet=True,
+                            cancel=self._cancel if periodic else None)
             self._last_fp = done["fingerprint"]
             self._last_ok = time.monotonic()
             self._failures = 0
@@ -133,6 +139,7 @@ class BackgroundSync:
             return
         deadline = time.monotonic() + FINISH_TIMEOUT
         self._stop.set()
+        self._cancel.set()
         self._thread.join(FINISH_TIMEOUT)
         url = space_url(self._full_id or self.space_id)
         if self._thread.is_alive():  # an attempt is stuck on the network
@@ -140,6 +147,8 @@ class BackgroundSync:
             return
         say(f"* Syncing project '{self.project}' to: {paint(url, BOLD_ORANGE)} (please wait...)")
         left = deadline - time.monotonic()
+        if self._failures:  # the Hub was failing a moment ago: one short try, then keep the data pending
+            left = min(left, FINISH_AFTER_FAILURE)
         if left > 0.5 and self._attempt(left, periodic=False):
             say(f"* Static Space deployed: {paint(space_url(self._full_id or self.space_id), BOLD_ORANGE)}")
         elif left <= 0.5:

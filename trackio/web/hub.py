@@ -11,6 +11,7 @@ message only.
 
 from __future__ import annotations
 
+import contextvars
 import email.utils
 import os
 import random
@@ -18,6 +19,9 @@ import re
 import time
 
 RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
+# A threading.Event that, once set, ends the waits between retries at once (finish() uses it to stop
+# a background attempt that is retrying against an unreachable Hub). Set per sync worker thread.
+CANCEL: contextvars.ContextVar = contextvars.ContextVar("trackio_sync_cancel", default=None)
 MAX_BACKOFF = 30.0  # seconds between two attempts when the server names no wait
 
 
@@ -137,4 +141,8 @@ def with_retries(fn, deadline: float, sleep=time.sleep):
             attempt += 1
             if time.monotonic() + wait > deadline:
                 raise SyncError(describe(e), asked) from None
-            sleep(wait)
+            cancel = CANCEL.get()
+            if cancel is None:
+                sleep(wait)
+            elif cancel.wait(wait):
+                raise SyncError(describe(e), asked) from None

@@ -288,7 +288,7 @@ def store_marker(project: str, directory: Path | None, space_id: str, fp: str | 
 
 
 def run_sync(project: str, space_id: str, *, private=None, force=False, directory=None, token=None,
-             timeout: float | None = None, quiet: bool = True) -> dict:
+             timeout: float | None = None, quiet: bool = True, cancel=None) -> dict:
     """:func:`sync_once` plus the marker, in a worker thread bounded by ``timeout`` seconds (the Hub
     client has no request timeout, so a hung connection must not hang the caller).
 
@@ -299,6 +299,9 @@ def run_sync(project: str, space_id: str, *, private=None, force=False, director
     result: dict = {}
 
     def work():
+        from .hub import CANCEL
+
+        CANCEL.set(cancel)  # a set ``cancel`` event ends the retry waits of this sync
         try:
             done = sync_once(project, space_id, private=private, force=force, directory=directory, token=token,
                              deadline=time.monotonic() + timeout, quiet=quiet)

@@ -1,0 +1,359 @@
+/* trackio static dashboard.
+ *
+ * Reads the data files of a trackio export (data/project.js, data/runs/<key>/run.js and the view
+ * chunks they list; format described in trackio/store/spacefmt.py) by adding <script> tags, so it
+ * works from a static host and from file://. Polls data/project.js and fetches only what changed.
+ * Charts are uPlot (vendored). Every name, config value and alert text is inserted as text
+ * (textContent), never as HTML.
+ */
+(function () {
+  "use strict";
+
+  var PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#393b79", "#e6550d", "#31a354", "#843c39", "#7b4173", "#3182bd", "#fd8d3c",
+    "#74c476", "#9e9ac8", "#636363"];
+  var LEVELS = { info: 1, warn: 1, error: 1 };
+  var STATUSES = { running: 1, finished: 1, crashed: 1, unknown: 1 };
+  var local = location.protocol === "file:" || /^(127\.|localhost$|\[::1\]$)/.test(location.hostname);
+  var POLL = local ? 2000 : 5000;
+  var POLL_MAX = 60000;
+  var STALE_MS = 10 * 60 * 1000;  // a "running" run whose machine has not synced for this long shows "stalled"
+
+  var state = {
+    project: null, order: [], runs: new Map(), selected: null,
+    smoothing: 0, xaxis: "step", metricFilter: "", runFilter: "",
+    charts: new Map(), lastPoll: null, failures: 0, version: 0,
+  };
+
+  var D = window.TrackioData;
+
+  async function poll() {
+    var project;
+    try {
+      project = await D.load("data/project.js", "project", String(Date.now()));
+    } catch (e) {
+      state.failures += 1;
+      renderStatus(e);
+      return;
+    }
+    var changed = !state.project;
+    state.project = project;
+    var order = [];
+    var runs = Array.isArray(project.runs) ? project.runs : [];
+    var jobs = [];
+    runs.forEach(function (s, i) {
+      if (!s || !D.safeKey(s.key)) return;
+      order.push(s.id);
+      var run = state.runs.get(s.id);
+      if (!run) {
+        run = { id: s.id, color: PALETTE[i % PALETTE.length], visible: true, chunks: new Map(), manifest: null, rev: null };
+        state.runs.set(s.id, run);
+        changed = true;
+      }
+      if (!run.summary || JSON.stringify(run.summary) !== JSON.stringify(s)) changed = true;
+      run.summary = s;
+      if (run.rev !== s.rev) {
+        jobs.push(D.loadRun(run, s).then(function () { changed = true; }, function () { /* retried next poll */ }));
+      }
+    });
+    await Promise.all(jobs);
+    state.runs.forEach(function (run, id) { if (order.indexOf(id) < 0) { state.runs.delete(id); changed = true; } });
+    state.order = order;
+    state.failures = 0;
+    state.lastPoll = new Date();
+    if (changed) render();
+    else renderStatus();
+  }
+
+  async function loop() {
+    await poll();
+    var wait = state.failures ? Math.min(POLL_MAX, POLL * Math.pow(2, state.failures)) : POLL;
+    setTimeout(loop, wait);
+  }
+
+  function metricNames(stream) {
+    var names = new Set();
+    state.order.forEach(function (id) {
+      var run = state.runs.get(id);
+      if (!run || !run.visible) return;
+      D.chunksOf(run, stream).forEach(function (c) { Object.keys(c.v || {}).forEach(function (n) { names.add(n); }); });
+    });
+    return Array.from(names).sort();
+  }
+
+  function alpha(hex, a) {
+    var n = parseInt(hex.slice(1), 16);
+    return "rgba(" + (n >> 16 & 255) + "," + (n >> 8 & 255) + "," + (n & 255) + "," + a + ")";
+  }
+
+  // ---- charts ------------------------------------------------------------------------------
+  function fmtDuration(s) {
+    if (s === null || s === undefined) return "";
+    var sign = s < 0 ? "-" : "";
+    s = Math.abs(s);
+    if (s < 60) return sign + (Math.round(s * 10) / 10) + "s";
+    var h = Math.floor(s / 3600), m = Math.floor(s % 3600 / 60), sec = Math.floor(s % 60);
+    return sign + (h ? h + "h" + String(m).padStart(2, "0") + "m" : m + "m" + String(sec).padStart(2, "0") + "s");
+  }
+
+  // Compact tick labels: 1.2k, 3.4M, 5e-5 (axis space is narrow; the legend shows full values).
+  function fmtTick(v) {
+    if (v === null || v === undefined) return "";
+    var a = Math.abs(v);
+    if (a === 0) return "0";
+    if (a >= 1e15 || a < 1e-3) return v.toExponential(1).replace("e+", "e");
+    var units = [[1e12, 1e12, "T"], [1e9, 1e9, "G"], [1e6, 1e6, "M"], [1e4, 1e3, "k"]];  // [from, divisor, suffix]
+    for (var i = 0; i < units.length; i++) {
+      if (a >= units[i][0]) return String(+(v / units[i][1]).toPrecision(3)) + units[i][2];
+    }
+    return String(+v.toPrecision(4));
+  }
+
+  function chartFor(stream, name) {
+    var axis = state.xaxis === "step" && stream === "s" ? "rel" : state.xaxis;
+    var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [], points = {};
+    var col = 1;
+    state.order.forEach(function (id) {
+      var run = state.runs.get(id);
+      if (!run || !run.visible || !run.summary) return;
+      var s = D.seriesOf(run, stream, name, axis);
+      if (!s.xs.length) return;
+      var label = run.summary.name;
+      var main = D.smooth(s.ys, state.smoothing);
+      var table = [s.xs, main];
+      series.push({ label: label, stroke: run.color, width: 1.5, spanGaps: true });
+      runs.push(label);
+      points[run.id] = s.ys.filter(function (y) { return y !== null; }).length;
+      var mainCol = col;
+      col += 1;
+      if (s.band) {
+        table.push(s.hi, s.lo);
+        series.push({ label: label + " max", class: "aux", stroke: alpha(run.color, 0.0), width: 0, spanGaps: true, points: { show: false } });
+        series.push({ label: label + " min", class: "aux", stroke: alpha(run.color, 0.0), width: 0, spanGaps: true, points: { show: false } });
+        bands.push({ series: [col, col + 1], fill: alpha(run.color, 0.15) });
+        col += 2;
+      } else if (state.smoothing) {
+        table.push(s.ys);
+        series.push({ label: label + " raw", class: "aux", stroke: alpha(run.color, 0.3), width: 1, spanGaps: true, points: { show: false } });
+        col += 1;
+      }
+      tables.push(table);
+      void mainCol;
+    });
+    if (!tables.length) return null;
+    var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
+    return { axis: axis, data: data, series: series, bands: bands, runs: runs, points: points,
+             sig: axis + "|" + series.map(function (s) { return s.label + "/" + (s.stroke || ""); }).join("|") };
+  }
+
+  function chartWidth(container) {
+    var w = container.clientWidth || 800;
+    var cols = w >= 900 ? 2 : 1;
+    return Math.max(280, Math.floor((w - (cols - 1) * 16) / cols) - 12);
+  }
+
+  function renderCharts(stream, container) {
+    var names = metricNames(stream);
+    var filter = state.metricFilter.toLowerCase();
+    if (filter) names = names.filter(function (n) { return n.toLowerCase().indexOf(filter) >= 0; });
+    var wanted = new Set();
+    var width = chartWidth(container);
+    names.forEach(function (name) {
+      var key = stream + ":" + name;
+      var spec = chartFor(stream, name);
+      if (!spec) return;
+      wanted.add(key);
+      var entry = state.charts.get(key);
+      if (entry && entry.sig === spec.sig) {
+        entry.u.setData(spec.data);
+      } else {
+        if (entry) { entry.u.destroy(); entry.el.remove(); }
+        var el = document.createElement("div");
+        el.className = "chart";
+        el.dataset.metric = name;
+        el.dataset.stream = stream;
+        var opts = {
+          title: name, width: width, height: 240, series: spec.series, bands: spec.bands,
+          scales: { x: { time: spec.axis === "wall" } },
+          cursor: { sync: { key: "trackio" } },
+          legend: { live: true },
+          axes: [spec.axis === "rel" ? { values: function (u, v) { return v.map(fmtDuration); } }
+                 : spec.axis === "step" ? { values: function (u, v) { return v.map(fmtTick); } } : {},
+                 { size: 56, values: function (u, v) { return v.map(fmtTick); } }],
+        };
+        entry = { el: el, u: new uPlot(opts, spec.data, el), sig: spec.sig };
+        state.charts.set(key, entry);
+      }
+      entry.stream = stream;
+      entry.name = name;
+      entry.runs = spec.runs;
+      entry.points = spec.points;
+      container.appendChild(entry.el);  // keeps the sorted order
+    });
+    state.charts.forEach(function (entry, key) {
+      if (entry.stream === stream && !wanted.has(key)) { entry.u.destroy(); entry.el.remove(); state.charts.delete(key); }
+    });
+    return wanted.size;
+  }
+
+  // ---- sidebar, alerts, status -----------------------------------------------------------
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function renderRuns() {
+    var list = document.getElementById("runs");
+    list.replaceChildren();
+    var filter = state.runFilter.toLowerCase();
+    state.order.forEach(function (id) {
+      var run = state.runs.get(id);
+      if (!run || !run.summary) return;
+      var s = run.summary;
+      if (filter && String(s.name).toLowerCase().indexOf(filter) < 0) return;
+      var li = el("li", "run" + (state.selected === id ? " selected" : ""));
+      li.dataset.runId = id;
+      var box = el("input");
+      box.type = "checkbox";
+      box.checked = run.visible;
+      box.setAttribute("aria-label", "show run");
+      box.addEventListener("change", function () { run.visible = box.checked; render(); });
+      var swatch = el("span", "swatch");
+      swatch.style.background = run.color;
+      var name = el("button", "run-name", s.name);
+      name.type = "button";
+      name.title = "Show config";
+      name.addEventListener("click", function () { state.selected = state.selected === id ? null : id; renderRuns(); renderConfig(); });
+      var status = STATUSES[s.status] ? s.status : "unknown";
+      var shown = status;
+      var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
+      if (status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS) shown = "stalled";
+      var badge = el("span", "badge st-" + (shown === "stalled" ? "crashed" : status), shown);
+      if (shown === "stalled") badge.title = "No news from the training machine since " + s.heartbeat_at;
+      var meta = el("span", "meta muted", s.last_step === null || s.last_step === undefined ? "" : "step " + s.last_step);
+      li.append(box, swatch, name, badge, meta);
+      list.appendChild(li);
+    });
+  }
+
+  function renderConfig() {
+    var panel = document.getElementById("config");
+    var run = state.selected && state.runs.get(state.selected);
+    if (!run || !run.manifest) { panel.hidden = true; return; }
+    panel.hidden = false;
+    document.getElementById("config-title").textContent = run.summary.name;
+    var body = document.querySelector("#config-table tbody");
+    body.replaceChildren();
+    var cfg = run.manifest.config || {};
+    var keys = Object.keys(cfg);
+    if (!keys.length) { var tr0 = el("tr"); tr0.append(el("td", "muted", "(no config)")); body.append(tr0); }
+    keys.forEach(function (k) {
+      var v = cfg[k];
+      var tr = el("tr");
+      tr.append(el("th", null, k), el("td", null, typeof v === "string" ? v : JSON.stringify(v)));
+      body.append(tr);
+    });
+  }
+
+  function renderAlerts() {
+    var rows = [];
+    state.order.forEach(function (id) {
+      var run = state.runs.get(id);
+      if (!run || !run.manifest || !run.visible) return;
+      (run.manifest.alerts || []).forEach(function (a) { rows.push({ run: run.summary.name, a: a }); });
+    });
+    rows.sort(function (x, y) { return String(y.a.timestamp).localeCompare(String(x.a.timestamp)); });
+    var table = document.getElementById("alerts");
+    var body = table.querySelector("tbody");
+    body.replaceChildren();
+    rows.slice(0, 500).forEach(function (r) {
+      var a = r.a;
+      var level = LEVELS[a.level] ? a.level : "warn";
+      var tr = el("tr", "alert lvl-" + level);
+      tr.append(el("td", "muted", a.timestamp), el("td", null, r.run), el("td", null, level.toUpperCase()),
+        el("td", null, a.title), el("td", null, a.text), el("td", null, a.step));
+      body.append(tr);
+    });
+    table.hidden = rows.length === 0;
+    document.getElementById("no-alerts").hidden = rows.length !== 0;
+  }
+
+  function renderStatus(err) {
+    var status = document.getElementById("status");
+    if (err) {
+      status.textContent = "Cannot read data (" + err.message + "); retrying.";
+      status.className = "warn";
+      return;
+    }
+    var p = state.project || {};
+    var parts = [state.order.length + " run(s)"];
+    if (p.updated_at) parts.push("last data " + p.updated_at.replace("T", " ").slice(0, 19) + " UTC");
+    if (state.lastPoll) parts.push("checked " + state.lastPoll.toLocaleTimeString());
+    status.textContent = parts.join(" · ");
+    status.className = "muted";
+  }
+
+  function render() {
+    state.version += 1;
+    var p = state.project || {};
+    document.getElementById("project").textContent = p.project || "";
+    document.title = (p.project ? p.project + " · " : "") + "trackio";
+    renderRuns();
+    renderConfig();
+    var n = renderCharts("m", document.getElementById("charts"));
+    var ns = renderCharts("s", document.getElementById("system-charts"));
+    document.getElementById("empty").hidden = n > 0;
+    if (n > 0 && !window.trackioTiming.firstChart) window.trackioTiming.firstChart = performance.now();
+    document.getElementById("system-heading").hidden = ns === 0;
+    renderAlerts();
+    renderStatus();
+  }
+
+  // ---- controls ----------------------------------------------------------------------------
+  function bind() {
+    var sm = document.getElementById("smoothing");
+    sm.addEventListener("input", function () {
+      state.smoothing = Number(sm.value);
+      document.getElementById("smoothing-value").textContent = state.smoothing.toFixed(2);
+      render();
+    });
+    document.getElementById("xaxis").addEventListener("change", function (e) { state.xaxis = e.target.value; render(); });
+    document.getElementById("metric-filter").addEventListener("input", function (e) { state.metricFilter = e.target.value; render(); });
+    document.getElementById("run-filter").addEventListener("input", function (e) { state.runFilter = e.target.value; renderRuns(); });
+    document.getElementById("runs-all").addEventListener("click", function () { state.runs.forEach(function (r) { r.visible = true; }); render(); });
+    document.getElementById("runs-none").addEventListener("click", function () { state.runs.forEach(function (r) { r.visible = false; }); render(); });
+    var timer = null;
+    window.addEventListener("resize", function () {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        state.charts.forEach(function (c) {
+          c.u.setSize({ width: chartWidth(c.el.parentNode || document.body), height: 240 });
+        });
+      }, 150);
+    });
+  }
+
+  // What the charts show, for tests and for debugging from the console.
+  window.trackioCharts = function () {
+    var out = [];
+    state.charts.forEach(function (c) {
+      var drawn = {}, last = {};
+      c.u.series.forEach(function (s, i) {
+        if (i === 0 || s.class === "aux") return;
+        var ys = c.u.data[i].filter(function (y) { return y !== null && y !== undefined; });
+        drawn[s.label] = ys.length;
+        last[s.label] = ys.length ? ys[ys.length - 1] : null;
+      });
+      var xs = c.u.data[0];
+      out.push({ stream: c.stream, metric: c.name, runs: c.runs.slice(), points: drawn, last: last,
+                 x: [xs[0], xs[xs.length - 1]], version: state.version });
+    });
+    return out;
+  };
+
+  window.trackioTiming = { start: performance.now(), firstChart: null };  // ms since navigation start
+  bind();
+  loop();
+})();
