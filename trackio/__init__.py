@@ -68,6 +68,11 @@ def init(project: str, name: str | None = None, group: str | None = None, space_
         raise ValueError("resume must be one of: 'must', 'allow', or 'never'")
     if resume == "must" and not name:
         raise ValueError("Must provide a run name when resume='must'")
+    if name is not None and not isinstance(name, str):
+        if isinstance(name, int) and not isinstance(name, bool):
+            name = str(name)
+        else:
+            raise ValueError(f"Run name must be a string, got {type(name).__name__}")
     canon = validate_project(project)
     user_config = _config_dict(config)
     for key in user_config:
@@ -150,6 +155,9 @@ def _config_dict(config) -> dict:
     attrs = getattr(config, "__dict__", None)
     if isinstance(attrs, dict):
         return {k: v for k, v in attrs.items() if not k.startswith("_")}
+    fields = getattr(config, "__dataclass_fields__", None)
+    if isinstance(fields, dict):  # a dataclass with __slots__
+        return {k: getattr(config, k, None) for k in fields if not k.startswith("_")}
     raise ValueError(f"config must be a mapping or an object with attributes, got {type(config).__name__}")
 
 

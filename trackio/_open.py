@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from .config import Config
@@ -21,9 +22,12 @@ def open_project_run(*, directory: Path, project: str, canon: str, name, group, 
         ValueError: ``resume="must"`` and the run does not exist (nothing is written).
         sqlite3.Error / OSError: the file cannot be created, opened or migrated.
     """
-    directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{canon}.db"
-    conn = schema.connect_writer(path)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        conn = schema.connect_writer(path)
+    except (OSError, sqlite3.Error) as e:
+        raise OSError(f"trackio cannot create or open its database {path}: {e}") from None
     try:
         schema.ensure_schema(conn)
         now = now_ts()
@@ -49,6 +53,14 @@ def open_project_run(*, directory: Path, project: str, canon: str, name, group, 
             return opened, merged
 
         opened, merged = schema._retry(transaction)
+    except sqlite3.IntegrityError as e:
+        conn.close()
+        # Files from trackio before run ids keep one config per run name (UNIQUE(run_name)).
+        raise ValueError(f"Project file {path} was written by an older trackio that allows one run per name "
+                         f"({e}); use resume=\"allow\" to continue run '{name}', or pick another name.") from None
+    except sqlite3.DatabaseError as e:
+        conn.close()
+        raise OSError(f"trackio cannot write its database {path}: {e}") from None
     except BaseException:
         conn.close()
         raise

@@ -32,5 +32,11 @@ def say(line: str) -> None:
     """Print one line to stdout and flush; never raises (a closed stdout must not stop training)."""
     try:
         print(line, flush=True)
+    except UnicodeEncodeError:  # a lone surrogate, or a stdout that cannot encode the text
+        try:
+            enc = getattr(sys.stdout, "encoding", None) or "utf-8"
+            print(line.encode(enc, "backslashreplace").decode(enc), flush=True)
+        except (OSError, ValueError):
+            pass
     except (OSError, ValueError):
         pass

@@ -76,12 +76,21 @@ class Run:
         self._queue = writer.queue
 
     def _start_child_writer(self) -> None:
-        """After a fork, the child lazily opens its own connection and writer for the same run."""
-        from .store.schema import connect_writer
+        """After a fork, the child lazily starts its own writer for the same run. The writer opens its
+        connection on its own thread (``log()`` does no I/O) and writes only config changes made in
+        the child; it never touches the run's status."""
         from .store.writer import Writer
 
-        conn = connect_writer(self._path)
-        self._attach_writer(Writer(conn, self.id, self.name, self.config, self._created_at, owns_status=False))
+        writer = Writer(None, self.id, self.name, self.config, self._created_at, owns_status=False, path=self._path)
+        writer.mark_config_saved(self.config._version)
+        self._attach_writer(writer)
+        _flush_at_multiprocessing_exit(self)
+
+    def _flush_child(self) -> None:
+        """Commit a forked child's rows at its exit (bounded like ``finish``), leaving the run as is."""
+        writer = self._writer
+        if writer is not None and not self._finished:
+            writer.close(None, FINISH_TIMEOUT)
 
     def _after_fork(self) -> None:
         self._lock = threading.Lock()
@@ -104,32 +113,35 @@ class Run:
 
     def _log(self, metrics, step, stacklevel: int) -> None:
         t = _time_ns() // 1000
-        if self._finished:
-            warnings.warn(f"trackio.log() called on finished run '{self.name}'; values dropped.",
-                          UserWarning, stacklevel=stacklevel)
-            return
         if not isinstance(metrics, Mapping):
             warnings.warn(f"trackio.log() failed to process metrics: expected a dict, got {type(metrics).__name__}",
                           UserWarning, stacklevel=stacklevel)
             return
         bad_step = None
-        with self._lock:
-            if step is None:
+        with self._lock:  # finish() takes this lock too: a row is either stored or warned about
+            if self._finished:
+                s = None
+            elif step is None:
                 s = self._next
             else:
                 s = check_step(step)
                 if s is None:
                     s, bad_step = self._next, step
-            self._media.step = s
-            try:
-                row, warns = process_metrics(metrics, True, self._media)
-            except Exception as e:  # a mapping whose items() fails, ...
-                row, warns = {}, [f"trackio.log() failed to process metrics: {e}"]
-            self._enqueue((METRIC, t, s, row))
-            if s >= self._next:
-                # The implicit step never leaves the signed 64-bit range: after 2**63 - 1 it repeats.
-                self._next = s + 1 if s < _INT64_MAX else s
-            self._last_step = s
+            if s is not None:
+                self._media.step = s
+                try:
+                    row, warns = process_metrics(metrics, True, self._media)
+                except Exception as e:  # a mapping whose items() fails, ...
+                    row, warns = {}, [f"trackio.log() failed to process metrics: {e}"]
+                self._enqueue((METRIC, t, s, row))
+                if s >= self._next:
+                    # The implicit step never leaves the signed 64-bit range: after 2**63 - 1 it repeats.
+                    self._next = s + 1 if s < _INT64_MAX else s
+                self._last_step = s
+        if s is None:
+            warnings.warn(f"trackio.log() called on finished run '{self.name}'; values dropped.",
+                          UserWarning, stacklevel=stacklevel)
+            return
         if bad_step is not None:
             warnings.warn(f"trackio.log() ignored invalid step {bad_step!r} (steps must be integers); "
                           f"logged at step {s}.", UserWarning, stacklevel=stacklevel)
@@ -143,17 +155,22 @@ class Run:
 
     def _log_system(self, metrics, stacklevel: int) -> None:
         t = _time_ns() // 1000
-        if self._finished:
-            warnings.warn(f"trackio.log_system() called on finished run '{self.name}'; values dropped.",
-                          UserWarning, stacklevel=stacklevel)
-            return
         if not isinstance(metrics, Mapping):
             warnings.warn(f"trackio.log_system() failed to process metrics: expected a dict, got "
                           f"{type(metrics).__name__}", UserWarning, stacklevel=stacklevel)
             return
-        row, warns = process_metrics(metrics, False, None)
+        try:
+            row, warns = process_metrics(metrics, False, None)
+        except Exception as e:
+            row, warns = {}, [f"trackio.log_system() failed to process metrics: {e}"]
         with self._lock:
-            self._enqueue((SYSTEM, t, row))
+            finished = self._finished
+            if not finished:
+                self._enqueue((SYSTEM, t, row))
+        if finished:
+            warnings.warn(f"trackio.log_system() called on finished run '{self.name}'; values dropped.",
+                          UserWarning, stacklevel=stacklevel)
+            return
         for w in warns:
             warnings.warn(w.replace("trackio.log()", "trackio.log_system()"), UserWarning, stacklevel=stacklevel)
 
@@ -176,17 +193,23 @@ class Run:
                 lvl = AlertLevel.WARN
             title = str(title)
             text = None if text is None else str(text)
-            if not (type(step) is int or (isinstance(step, int) and not isinstance(step, bool))):
-                step = self._last_step
-            say(alert_line(title, text, lvl, step))
-            if self._finished:
-                warnings.warn(f"trackio.alert() called on finished run '{self.name}'; alert not stored.",
+            explicit = None if step is None else check_step(step)
+            if step is not None and explicit is None:
+                warnings.warn(f"trackio.alert() ignored invalid step {step!r} (steps must be integers "
+                              f"in the signed 64-bit range); using step {self._last_step}.",
                               UserWarning, stacklevel=stacklevel)
-                return
+            step = self._last_step if explicit is None else explicit
+            say(alert_line(title, text, lvl, step))
             import uuid
 
             with self._lock:
-                self._enqueue((ALERT, t, title, text, lvl.value, int(step), uuid.uuid4().hex))
+                finished = self._finished
+                if not finished:
+                    self._enqueue((ALERT, t, title, text, lvl.value, step, uuid.uuid4().hex))
+            if finished:
+                warnings.warn(f"trackio.alert() called on finished run '{self.name}'; alert not stored.",
+                              UserWarning, stacklevel=stacklevel)
+                return
             url = webhook_url or self._webhook_url
             if url and (self._webhook_min is None or rank(lvl) >= rank(self._webhook_min)):
                 from . import webhooks
@@ -207,9 +230,10 @@ class Run:
         """
         from . import _state
 
-        if self._finished:
-            return
-        self._finished = True
+        with self._lock:  # after this, no log() can enqueue behind the final commit
+            if self._finished:
+                return
+            self._finished = True
         if self._owns_status:
             say("* Run finished. Uploading logs to Trackio (please wait...)")
         for sampler in self._samplers:
@@ -232,3 +256,18 @@ class Run:
             except Exception as e:
                 warnings.warn(f"trackio: {e}", UserWarning, stacklevel=3)
         _state.deactivate(self)
+
+
+def _flush_at_multiprocessing_exit(run: Run) -> None:
+    """A ``multiprocessing`` child ends with ``os._exit`` (no ``atexit``) after running its finalizers:
+    register one that commits what the child logged."""
+    import sys
+
+    if "multiprocessing" not in sys.modules:
+        return
+    try:
+        from multiprocessing import util
+
+        util.Finalize(None, run._flush_child, exitpriority=100)
+    except Exception:
+        pass

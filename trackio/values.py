@@ -101,20 +101,24 @@ def process_metrics(metrics: Mapping, rename_reserved: bool, media_ctx=None):
                 continue
         if warns is None:
             warns, renamed = [], []
-        _slow(row, k, v, "", rename_reserved, media_ctx, warns, renamed)
+        _slow(row, k, v, "", rename_reserved, media_ctx, warns, renamed, (id(metrics),))
     if renamed:
         warns.append(f"Reserved keys renamed: {renamed!r} → '__{{key}}'")
     return row, (warns or ())
 
 
-def _slow(row, key, value, prefix, rename_reserved, media_ctx, warns, renamed):
+def _slow(row, key, value, prefix, rename_reserved, media_ctx, warns, renamed, path=()):
     if not isinstance(key, str):
         warns.append(f"trackio.log() skipped metric {key!r}: metric names must be strings")
         return
     full = prefix + key
     if isinstance(value, Mapping) and "_type" not in value:
+        if id(value) in path:
+            warns.append(f"trackio.log() skipped metric '{full}': it contains itself")
+            return
+        inner = path + (id(value),)
         for k2, v2 in value.items():
-            _slow(row, k2, v2, full + "/", rename_reserved, media_ctx, warns, renamed)
+            _slow(row, k2, v2, full + "/", rename_reserved, media_ctx, warns, renamed, inner)
         return
     if rename_reserved and (full in RESERVED_KEYS or full.startswith("__")):
         renamed.append(full)
@@ -159,44 +163,62 @@ def check_step(step):
     return None
 
 
-def to_json_safe(obj, _depth: int = 0):
+def to_json_safe(obj, _path: tuple = ()):
     """Make a config value JSON-safe (contract §1.4).
 
     Tuples/sets → lists; numpy/torch scalars → Python numbers; Enum → ``.value``; objects with
     ``__dict__`` → dict of public attributes; non-finite floats → the strings; anything else → ``str``.
+    A container met again inside itself (a cycle) becomes ``"<cycle: Type>"``; nesting deeper than 50
+    becomes ``str``. Never raises.
     """
     t = type(obj)
     if t is str or t is int or t is bool or obj is None:
         return obj
     if t is float:
         return nonfinite(obj)
-    if _depth > 50:
-        return str(obj)
+    if id(obj) in _path:
+        return f"<cycle: {type(obj).__name__}>"
+    if len(_path) > 50:
+        return _text(obj)
     from enum import Enum
 
-    if isinstance(obj, Enum):
-        return to_json_safe(obj.value, _depth + 1)
-    if isinstance(obj, float):
-        return nonfinite(float(obj))
-    if isinstance(obj, bool):
-        return bool(obj)
-    if isinstance(obj, int):
-        return int(obj)
-    if isinstance(obj, str):
-        return str(obj)
-    if isinstance(obj, Mapping):
-        return {str(k): to_json_safe(v, _depth + 1) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set, frozenset)):
-        return [to_json_safe(v, _depth + 1) for v in obj]
-    if _array_module(obj) is not None:
-        try:
-            return to_json_safe(scalar_item(obj), _depth + 1)
-        except Unsupported:
+    inner = _path + (id(obj),)
+    try:
+        if isinstance(obj, Enum):
+            return to_json_safe(obj.value, inner)
+        if isinstance(obj, float):
+            return nonfinite(float(obj))
+        if isinstance(obj, bool):
+            return bool(obj)
+        if isinstance(obj, int):
+            return int(obj)
+        if isinstance(obj, str):
+            return str(obj)
+        if isinstance(obj, Mapping):
+            return {_text(k): to_json_safe(v, inner) for k, v in list(obj.items())}
+        if isinstance(obj, (list, tuple, set, frozenset)):
+            return [to_json_safe(v, inner) for v in list(obj)]
+        if _array_module(obj) is not None:
             try:
-                return to_json_safe(obj.tolist(), _depth + 1)
-            except Exception:
-                return str(obj)
-    attrs = getattr(obj, "__dict__", None)
-    if isinstance(attrs, dict):
-        return {k: to_json_safe(v, _depth + 1) for k, v in attrs.items() if not k.startswith("_")}
-    return str(obj)
+                return to_json_safe(scalar_item(obj), inner)
+            except Unsupported:
+                return to_json_safe(obj.tolist(), inner)
+        attrs = getattr(obj, "__dict__", None)
+        if isinstance(attrs, dict):
+            return {k: to_json_safe(v, inner) for k, v in list(attrs.items()) if not k.startswith("_")}
+        fields = getattr(obj, "__dataclass_fields__", None)
+        if isinstance(fields, dict):  # a dataclass with __slots__ has no __dict__
+            return {k: to_json_safe(getattr(obj, k, None), inner) for k in fields if not k.startswith("_")}
+    except Exception:
+        pass
+    return _text(obj)
+
+
+def _text(obj) -> str:
+    """``str(obj)``, or a placeholder naming its type when ``__str__`` itself fails."""
+    if isinstance(obj, str):
+        return obj
+    try:
+        return str(obj)
+    except Exception:
+        return f"<unprintable {type(obj).__name__}>"

@@ -90,13 +90,14 @@ def post(url: str, body: dict) -> None:
     import urllib.error
     import urllib.request
 
-    data = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    data = json.dumps(body, ensure_ascii=False).encode("utf-8", "backslashreplace")
     headers = {"Content-Type": "application/json", "User-Agent": f"trackio/{__version__}"}
+    opener = _opener()
     for attempt in range(len(BACKOFF) + 1):
         wait = None
         try:
             req = urllib.request.Request(url, data=data, headers=headers, method="POST")
-            with urllib.request.urlopen(req, timeout=TIMEOUT) as resp:
+            with opener.open(req, timeout=TIMEOUT) as resp:
                 resp.read()
             return
         except urllib.error.HTTPError as e:
@@ -110,6 +111,18 @@ def post(url: str, body: dict) -> None:
         time.sleep(BACKOFF[attempt] if wait is None else wait)
 
 
+def _opener():
+    """A urllib opener that does not follow redirects: urllib would turn the POST into a body-less
+    GET, so a 3xx is reported as a failed delivery (only 2xx is success, contract §3.5)."""
+    import urllib.request
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, req, fp, code, msg, headers, newurl):
+            return None
+
+    return urllib.request.build_opener(NoRedirect)
+
+
 class Sender:
     """The process's webhook sender: :meth:`submit` enqueues, a daemon thread delivers in order."""
 
@@ -117,6 +130,8 @@ class Sender:
         self._queue: deque = deque()
         self._cond = threading.Condition()
         self._busy = 0  # queued + in flight
+        self._submitted = 0
+        self._given_up_at = -1  # value of _submitted when a wait last gave up
         self._thread: threading.Thread | None = None
 
     def submit(self, url: str, body: dict, title: str) -> None:
@@ -127,6 +142,7 @@ class Sender:
                 return
             self._queue.append((url, body))
             self._busy += 1
+            self._submitted += 1
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._loop, name="trackio-webhooks", daemon=True)
                 self._thread.start()
@@ -183,11 +199,14 @@ def sender() -> Sender:
 
 
 def wait_pending(timeout: float = 5.0) -> None:
-    """Wait up to ``timeout`` s for pending deliveries; log how many were given up on."""
-    if _sender is None:
+    """Wait up to ``timeout`` s for pending deliveries; log how many were given up on. Deliveries
+    already given up on (by ``finish()``) are not waited for again at exit: 5 s in total."""
+    s = _sender
+    if s is None or s._given_up_at == s._submitted:
         return
-    left = _sender.wait(timeout)
+    left = s.wait(timeout)
     if left:
+        s._given_up_at = s._submitted
         _log().warning("%d webhook delivery(ies) still pending after %gs; giving up.", left, timeout)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+MAX_NAME_BYTES = 244  # 255 bytes per file name, minus the ".db-journal" SQLite needs beside the file
 RESERVED_SUFFIXES = (
     "_system",
     "_configs",
@@ -50,8 +51,9 @@ def validate_project(project: str) -> str:
     """Check that ``project`` may be created and return ``canon(project)``.
 
     Raises:
-        ValueError: the name is not a string, its canonical form starts with ``registry-``, or it ends
-            with a suffix upstream trackio reserves for its side files (the message names the rule).
+        ValueError: the name is not a string, its canonical form is longer than
+            :data:`MAX_NAME_BYTES` bytes, starts with ``registry-``, or ends with a suffix upstream
+            trackio reserves for its side files (the message names the rule).
     """
     if not isinstance(project, str):
         raise ValueError(f"Project name must be a string, got {type(project).__name__}")
@@ -59,6 +61,12 @@ def validate_project(project: str) -> str:
     if c.startswith("registry-"):
         raise ValueError(
             f"Project name '{project}' is not allowed: names starting with 'registry-' are reserved."
+        )
+    size = len(c.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise ValueError(
+            f"Project name '{project}' is not allowed: its file name would be {size} bytes long; the limit "
+            f"is {MAX_NAME_BYTES} bytes (file systems allow 255 bytes per name, and SQLite adds '.db-journal')."
         )
     for suffix in RESERVED_SUFFIXES:
         if len(c) > len(suffix) and c.endswith(suffix):

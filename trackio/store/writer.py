@@ -7,7 +7,11 @@ rows and alerts parameter tuples, plus a dirty config and a heartbeat due every
 :data:`HEARTBEAT_INTERVAL` seconds. Stage 2 (*commit* thread) commits prepared batches, all that are
 waiting, in one ``BEGIN IMMEDIATE`` transaction (contract §2.7). The split lets SQLite's work (which
 releases Python's GIL) overlap the training loop and the next batch's serialisation (which need it).
-``SQLITE_BUSY`` is retried with backoff for as long as it takes; prepared batches are never dropped.
+
+``SQLITE_BUSY`` is retried with backoff for as long as it takes, in slices of
+:data:`BUSY_SLICE` seconds so that a ``fork()`` elsewhere in the process never waits long for the
+commit thread to leave SQLite (see :func:`_before_fork`). A batch SQLite refuses for another reason
+is committed piece by piece, so one unstorable row never blocks the others.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import warnings
 from collections import deque
 
 from . import ALERT, METRIC, SYSTEM  # noqa: F401 - queue item kinds, re-exported
-from .schema import is_busy
+from .schema import connect_writer, is_busy
 from .timefmt import format_us, now_ts
 
 FLUSH_INTERVAL = 0.1  # seconds between wake-ups; the contract's bound is 0.25 s
 HEARTBEAT_INTERVAL = 5.0  # seconds
 BACKLOG = 2000  # queued items at which stage 1 prepares again at once instead of sleeping
 MAX_BATCH = 20000  # metric rows per prepared batch, so serialisation and commits interleave
+BUSY_SLICE = 0.25  # seconds SQLite itself waits on a lock before we retry (and let a fork through)
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _encode_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
@@ -35,11 +40,20 @@ _encode_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow
 # One statement inserts a whole batch: the rows travel as one JSON array of ``[timestamp, step,
 # {metrics}]`` and SQLite splits and stores them in C without taking the GIL per row (a plain
 # executemany re-takes it for every row, which a training loop holding the GIL makes slow).
-# SQLite's JSON functions return each object's text exactly as encoded.
+# json_extract returns each object's text exactly as encoded (JSON1, in every SQLite Python ships).
 _INSERT_BATCH = (
     "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) "
-    "SELECT ?1, value->>0, ?2, value->>1, value->>2 FROM json_each(?3)"
+    "SELECT ?1, json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'), json_extract(value, '$[2]') "
+    "FROM json_each(?3)"
 )
+_INSERT_SYSTEM = "INSERT INTO system_metrics (run_id, timestamp, run_name, metrics) VALUES (?,?,?,?)"
+_INSERT_ALERT = ("INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
+                 "VALUES (?,?,?,?,?,?,?,?)")
+
+# Held by commit threads while they are inside SQLite. fork() takes it first (os.register_at_fork),
+# so a child never inherits SQLite's internal locks mid-operation, which would deadlock its own
+# writer (sqlite.org/howtocorrupt.html §2.6: do not carry an open connection across a fork).
+_sqlite_gate = threading.Lock()
 
 
 def encode_json(obj) -> str:
@@ -60,6 +74,7 @@ class Writer:
 
     Args:
         conn: a writer connection (see :func:`trackio.store.schema.connect_writer`); owned from now on.
+            ``None`` with ``path``: the commit thread opens it (a forked child's writer).
         run_id: 32-hex run id; run_name: the run's name (written into every row).
         config: the run's config, an object with a ``_version`` counter and ``snapshot()`` returning
             ``(version, JSON-safe dict)``; polled each wake, a changed version is upserted into ``configs``.
@@ -67,10 +82,11 @@ class Writer:
         owns_status: when False (a forked child), the writer never touches ``runs.status``.
     """
 
-    def __init__(self, conn: sqlite3.Connection, run_id: str, run_name: str, config,
-                 created_at: str, owns_status: bool = True):
+    def __init__(self, conn: sqlite3.Connection | None, run_id: str, run_name: str, config,
+                 created_at: str, owns_status: bool = True, path=None):
         self.queue: deque = deque()
         self._conn = conn
+        self._path = path
         self._run_id = run_id
         self._run_name = run_name
         self._config = config
@@ -86,7 +102,7 @@ class Writer:
         self._committed = 0  # sequence number of the last committed batch
         self._final_status: str | None = None
         self._stop = False
-        self._warned = False
+        self._warned: set[str] = set()
         name = run_id[:8]
         self._prepare_thread = threading.Thread(target=self._prepare_loop, name=f"trackio-prepare-{name}",
                                                 daemon=True)
@@ -121,7 +137,7 @@ class Writer:
                 self._cond.wait(min(left, 0.05))
 
     def close(self, status: str | None, timeout: float) -> bool:
-        """Commit everything, record ``status`` (``finished``) if given, stop both threads.
+        """Commit everything and the config, record ``status`` (``finished``) if given, stop both threads.
 
         Returns True if that completed within ``timeout`` seconds; otherwise the threads keep trying in
         the background until the process exits.
@@ -151,8 +167,8 @@ class Writer:
                             self._cond.notify_all()
                     if not self.queue or batch is None:
                         break
-            except Exception as e:  # keep the thread alive; the rows stay queued
-                self._warn(e)
+            except Exception as e:  # keep the thread alive; undrained rows stay queued
+                self._warn("prepare", f"trackio could not prepare rows for its database yet ({e}); retrying.")
                 time.sleep(0.2)
                 continue
             with self._cond:
@@ -161,7 +177,23 @@ class Writer:
             if stopping:
                 return
 
+    def _config_json(self, final: bool) -> str | None:
+        """The config's JSON when it changed (always on the final batch), else None. A config that
+        cannot be read right now (changing under another thread) is left for the next wake."""
+        if not final and self._config._version == self._config_version:
+            return None
+        try:
+            version, snapshot = self._config.snapshot()
+            text = encode_json(snapshot)
+        except Exception as e:
+            self._warn("config", f"trackio could not save the run's config yet ({e}); retrying.")
+            return None
+        self._config_version = version
+        return text
+
     def _prepare(self, final: bool) -> _Batch | None:
+        # The config first: if reading it fails, nothing has been taken off the queue yet.
+        config_json = self._config_json(final and len(self.queue) <= MAX_BATCH)
         q = self.queue
         metrics, system, alerts = [], [], []
         rid, rname = self._run_id, self._run_name
@@ -177,11 +209,6 @@ class Writer:
                 _, t, title, text, level, step, alert_id = item
                 alerts.append((rid, format_us(t), rname, title, text, level, step, alert_id))
         final = final and not q
-        config_json = None
-        if self._config._version != self._config_version:
-            version, snapshot = self._config.snapshot()
-            config_json = encode_json(snapshot)
-            self._config_version = version
         now = time.monotonic()
         beat = now >= self._next_heartbeat
         if beat:
@@ -193,6 +220,14 @@ class Writer:
 
     # -- stage 2: commit -----------------------------------------------------------------------------
     def _commit_loop(self) -> None:
+        while self._conn is None:  # a forked child's writer opens its connection here, not in log()
+            try:
+                self._conn = connect_writer(self._path)
+            except Exception as e:
+                self._warn("open", f"trackio could not open its database {self._path} yet ({e}); retrying.")
+                time.sleep(0.5)
+        self._conn.execute(f"PRAGMA busy_timeout={int(BUSY_SLICE * 1000)}")
+        failures = 0
         while True:
             with self._cond:
                 while not self._batches:
@@ -202,9 +237,14 @@ class Writer:
                 batches = list(self._batches)
             if batches:
                 try:
-                    self._commit(batches)
+                    if failures >= 3:  # SQLite keeps refusing this batch: store what can be stored
+                        self._commit_piecewise(batches)
+                    else:
+                        self._commit(batches)
+                    failures = 0
                 except Exception as e:  # never let the thread die: keep the batches and retry
-                    self._warn(e)
+                    failures += 1
+                    self._warn("commit", f"trackio could not write to its database yet ({e}); retrying.")
                     time.sleep(0.2)
                     continue
                 with self._cond:
@@ -220,35 +260,62 @@ class Writer:
                     pass
                 return
 
-    def _commit(self, batches: list[_Batch]) -> None:
+    def _transaction(self, work) -> None:
+        """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction, retrying while the database is
+        locked; between tries the fork gate is released."""
         conn = self._conn
         delay = 0.005
         while True:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
+            with _sqlite_gate:
                 try:
-                    for batch in batches:
-                        self._write(conn, batch)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                return
-            except sqlite3.OperationalError as e:
-                if not is_busy(e):
-                    raise
-                time.sleep(delay)
-                delay = min(delay * 2, 0.25)
+                    conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        work(conn)
+                        conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            try:
+                                conn.execute("ROLLBACK")
+                            except sqlite3.Error:
+                                pass  # SQLite may have rolled back already (e.g. disk full)
+                        raise
+                    return
+                except sqlite3.OperationalError as e:
+                    if not is_busy(e):
+                        raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+    def _commit(self, batches: list[_Batch]) -> None:
+        def work(conn):
+            for batch in batches:
+                self._write(conn, batch)
+
+        self._transaction(work)
+
+    def _commit_piecewise(self, batches: list[_Batch]) -> None:
+        """Commit each part of each batch on its own, and each system row and alert on its own: a row
+        SQLite refuses is reported and skipped instead of blocking everything behind it."""
+        for b in batches:
+            parts = [("metric rows", lambda c, b=b: b.metrics and c.execute(_INSERT_BATCH, (self._run_id, self._run_name,
+                                                                                            b.metrics)))]
+            parts += [("a system row", lambda c, r=r: _insert(c, _INSERT_SYSTEM, [r], 3)) for r in b.system]
+            parts += [("an alert", lambda c, r=r: _insert(c, _INSERT_ALERT, [r], None)) for r in b.alerts]
+            parts.append(("the run's status", lambda c, b=b: self._write(c, _Batch(None, [], [], b.config_json,
+                                                                                  b.beat, b.final, b.seq))))
+            for what, work in parts:
+                try:
+                    self._transaction(work)
+                except sqlite3.Error as e:
+                    self._warn(f"skip-{what}", f"trackio could not store {what} and skipped it ({e}).")
 
     def _write(self, conn, b: _Batch) -> None:
         if b.metrics:
             conn.execute(_INSERT_BATCH, (self._run_id, self._run_name, b.metrics))
         if b.system:
-            _insert(conn, "INSERT INTO system_metrics (run_id, timestamp, run_name, metrics) VALUES (?,?,?,?)",
-                    b.system, 3)
+            _insert(conn, _INSERT_SYSTEM, b.system, 3)
         if b.alerts:
-            _insert(conn, "INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
-                    "VALUES (?,?,?,?,?,?,?,?)", b.alerts, None)
+            _insert(conn, _INSERT_ALERT, b.alerts, None)
         if b.config_json is not None:
             upsert_config(conn, self._run_id, self._run_name, b.config_json, self._created_at)
         if not self._owns_status:
@@ -261,10 +328,10 @@ class Writer:
             conn.execute("UPDATE runs SET heartbeat_at=?, pid=?, status='running' WHERE id=? AND status != 'finished'",
                          (ts, os.getpid(), self._run_id))
 
-    def _warn(self, error: Exception) -> None:
-        if not self._warned:
-            self._warned = True
-            warnings.warn(f"trackio could not write to its database yet ({error}); retrying.", stacklevel=1)
+    def _warn(self, key: str, message: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            warnings.warn(message, stacklevel=1)
 
 
 def _dumps(obj) -> str:
@@ -284,29 +351,35 @@ def _encode_metric_items(items: list) -> str:
     except (TypeError, ValueError, UnicodeEncodeError):
         # A lone surrogate (not UTF-8 encodable) or an unexpected value: encode row by row and give
         # only the offending rows \\u escapes, so nothing is lost and other rows keep their text.
-        parts = []
-        for row in rows:
-            one = _dumps(row)
+        return "[" + ",".join(_utf8_json(row) for row in rows) + "]"
+
+
+def _utf8_json(obj) -> str:
+    """Compact JSON of ``obj`` that is valid UTF-8 (``\\u`` escapes if a lone surrogate needs them)."""
+    text = _dumps(obj)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _encode_ascii(json.loads(text))
+
+
+def _utf8_row(row: tuple, json_col: int | None) -> tuple:
+    """A parameter row whose strings SQLite can store as UTF-8: a JSON column gets ``\\u`` escapes,
+    other text backslash escapes, for a lone surrogate (e.g. from a non-UTF-8 file name)."""
+    out = list(row)
+    for i, v in enumerate(out):
+        if isinstance(v, str):
             try:
-                one.encode("utf-8")
+                v.encode("utf-8")
             except UnicodeEncodeError:
-                one = _encode_ascii(json.loads(one))
-            parts.append(one)
-        return "[" + ",".join(parts) + "]"
+                out[i] = (_encode_ascii(json.loads(v)) if i == json_col
+                          else v.encode("utf-8", "backslashreplace").decode("utf-8"))
+    return tuple(out)
 
 
 def _insert(conn, sql, rows, json_col) -> None:
-    try:
-        conn.executemany(sql, rows)
-    except UnicodeEncodeError:
-        for row in rows:
-            fixed = [v.encode("utf-8", "backslashreplace").decode() if isinstance(v, str) else v for v in row]
-            if json_col is not None:
-                try:
-                    fixed[json_col] = _encode_ascii(json.loads(row[json_col]))
-                except ValueError:
-                    pass
-            conn.execute(sql, fixed)
+    conn.executemany(sql, [_utf8_row(r, json_col) for r in rows])
 
 
 def upsert_config(conn, run_id: str, run_name: str, config_json: str, created_at: str) -> None:
@@ -315,3 +388,21 @@ def upsert_config(conn, run_id: str, run_name: str, config_json: str, created_at
     if cur.rowcount == 0:
         conn.execute("INSERT INTO configs (run_id, run_name, config, created_at) VALUES (?,?,?,?)",
                      (run_id, run_name, config_json, created_at))
+
+
+def _before_fork() -> None:
+    _sqlite_gate.acquire()
+
+
+def _after_fork_in_parent() -> None:
+    _sqlite_gate.release()
+
+
+def _after_fork_in_child() -> None:
+    global _sqlite_gate
+    _sqlite_gate = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                        after_in_child=_after_fork_in_child)

@@ -98,6 +98,10 @@ class BackgroundSync:
             return True
         except Exception as e:  # never into training
             self._failures += 1
+            if periodic and self._cancel.is_set():
+                # finish() stopped this attempt while it waited to retry; finish() syncs once more
+                # itself (briefly, since the Hub was failing) and warns only if that fails too.
+                return False
             asked = getattr(e, "retry_after", None) if isinstance(e, SyncError) else None
             pause = min(MAX_BACKOFF, INTERVAL * 2 ** (self._failures - 1))
             self._next = time.monotonic() + max(pause, asked or 0.0)
