@@ -8,7 +8,7 @@ from pathlib import Path
 from .config import Config
 from .run import Run
 from .store import schema
-from .store.runs import mark_crashed, open_run  # noqa: F401 - re-exported for tests
+from .store.runs import open_run
 from .store.timefmt import now_ts
 from .store.writer import Writer, encode_json, upsert_config
 

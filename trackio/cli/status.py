@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..store.reader import ProjectUnreadable, connect_reader, scan_projects
+from ..store.reader import ProjectUnreadable, scan_projects
 from ..store.paths import data_dir
-from ..store.syncstate import sync_state
+from ..store.syncstate import project_sync_state
 from .common import note
 from .output import lines
 
@@ -24,11 +24,7 @@ def status() -> None:
     local, synced, unsynced = [], [], []
     for name in names:
         try:
-            conn = connect_reader(directory / f"{name}.db")
-            try:
-                _, state = sync_state(conn)
-            finally:
-                conn.close()
+            _, state = project_sync_state(directory / f"{name}.db")
         except (ProjectUnreadable, sqlite3.DatabaseError) as e:
             note(f"Warning: could not read project '{name}': {e}")
             continue

@@ -228,3 +228,15 @@ __all__ = [
     "read_alerts", "metric_names", "metric_exists", "metric_values", "metric_values_json", "snapshot",
     "system_entries", "run_query", "decode_json", "decode_row", "flatten", "finite",
 ]
+
+
+def read_configs(conn: sqlite3.Connection) -> dict[str, dict]:
+    """Stored config of every run (``run_id`` → dict; unreadable configs become ``{}``)."""
+    if "configs" not in tables(conn):
+        return {}
+    cid = run_id_expr(conn, "configs")
+    out = {}
+    for rid, raw in conn.execute(f"SELECT {cid}, config FROM configs ORDER BY id"):
+        cfg = decode_json(raw)
+        out[rid] = cfg if isinstance(cfg, dict) else {}
+    return out

@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .reader import decode_json, decode_row
+from .reader import decode_json, decode_row, read_configs  # noqa: F401 - read_configs re-exported
 from .runs import RunRow, project_runs, run_id_expr, tables
 from .timefmt import ts_key
 
@@ -280,18 +280,6 @@ def read_alerts(conn: sqlite3.Connection, after_id: int = 0, limit: int = 100_00
                         f"WHERE id>? ORDER BY id LIMIT ?", (after_id, limit)).fetchall()
     return [Alert(i, rid, name, ts, ts_key(ts), title, text, (level or "warn").lower(), step)
             for i, rid, name, ts, title, text, level, step in rows]
-
-
-def read_configs(conn: sqlite3.Connection) -> dict[str, dict]:
-    """Stored config of every run (``run_id`` → dict; unreadable configs become ``{}``)."""
-    if "configs" not in tables(conn):
-        return {}
-    cid = run_id_expr(conn, "configs")
-    out = {}
-    for rid, raw in conn.execute(f"SELECT {cid}, config FROM configs ORDER BY id"):
-        cfg = decode_json(raw)
-        out[rid] = cfg if isinstance(cfg, dict) else {}
-    return out
 
 
 def _group(rows: list[tuple]) -> dict[str, list[tuple]]:

@@ -49,3 +49,32 @@ def sync_state(conn: sqlite3.Connection) -> tuple[str | None, str]:
     if isinstance(last, dict) and last.get("space_id") == space_id and last.get("fingerprint") == fingerprint(conn):
         return space_id, "synced"
     return space_id, "unsynced"
+
+
+def project_sync_state(path) -> tuple[str | None, str]:
+    """:func:`sync_state` of the project file at ``path``, opened read-only for the call.
+
+    Raises:
+        trackio.store.reader.ProjectUnreadable / sqlite3.DatabaseError: the file cannot be read.
+    """
+    from .reader import connect_reader
+
+    conn = connect_reader(path)
+    try:
+        return sync_state(conn)
+    finally:
+        conn.close()
+
+
+def project_fingerprint(project: str, directory=None) -> str | None:
+    """:func:`fingerprint` of a project (``None`` when it cannot be opened)."""
+    from .reader import open_project
+
+    try:
+        conn = open_project(project, directory)
+    except Exception:
+        return None
+    try:
+        return fingerprint(conn)
+    finally:
+        conn.close()

@@ -58,25 +58,13 @@ class BackgroundSync:
                 self._attempt(ATTEMPT_TIMEOUT, periodic=True)
             self._stop.wait(max(0.05, self._next - time.monotonic()))
 
-    def _fingerprint(self) -> str | None:
-        from ..store.reader import open_project
-        from ..store.syncstate import fingerprint
-
-        try:
-            conn = open_project(self.project, self.directory)
-        except Exception:
-            return None
-        try:
-            return fingerprint(conn)
-        finally:
-            conn.close()
-
     def _attempt(self, timeout: float, periodic: bool) -> bool:
         """One sync; True when the Space now has everything (or nothing needed sending)."""
         try:
+            from ..store.syncstate import project_fingerprint
             from .sync import resolve_space_id, run_sync
 
-            fp = self._fingerprint()
+            fp = project_fingerprint(self.project, self.directory)
             if (fp is not None and fp == self._last_fp and
                     (not periodic or time.monotonic() - self._last_ok < KEEPALIVE)):
                 self._next = time.monotonic() + INTERVAL

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .._version import __version__
 from ..store import spacefmt as fmt
+from ..store.reader import read_configs
 from ..store.runs import RunRow, project_runs, run_id_expr
 from ..store.timefmt import ts_key
 from . import data
@@ -101,7 +102,7 @@ def build_project(conn: sqlite3.Connection, project: str, sink: Sink, *, force: 
     build runs in that many worker processes (never do this inside a training process).
     """
     runs = project_runs(conn)
-    configs = data.configs(conn)
+    configs = read_configs(conn)
     pool = None
     if workers > 1 and raw is None and len(runs) > 1 and _rows_to_decode(conn, runs, sink, force) >= PARALLEL_ROWS:
         from .parallel import build_runs_parallel

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..store.reader import decode_json, decode_row, flatten
+from ..store.reader import decode_row, flatten
 from ..store.runs import run_id_expr, tables
 
 try:  # a C parser about 3x faster than json on metric rows; optional
@@ -156,18 +156,6 @@ def _flatten_nested(rows: list) -> None:
             if type(v) is dict and "_type" not in v:
                 rows[i] = flatten(row)
                 break
-
-
-def configs(conn: sqlite3.Connection) -> dict[str, dict]:
-    """Stored config of every run, by run id (``{}`` for an unreadable one)."""
-    if "configs" not in tables(conn):
-        return {}
-    col = run_id_expr(conn, "configs")
-    out = {}
-    for rid, raw in conn.execute(f"SELECT {col}, config FROM configs ORDER BY id"):
-        cfg = decode_json(raw)
-        out[rid] = cfg if isinstance(cfg, dict) else {}
-    return out
 
 
 ALERT_COLS = "timestamp, title, text, level, step, alert_id"

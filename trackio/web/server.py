@@ -16,8 +16,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..console import BOLD_ORANGE, paint, say
-from ..store.reader import open_project
-from ..store.syncstate import fingerprint
+from ..store.syncstate import project_fingerprint
 from .export import export_project
 
 CHECK_EVERY = 1.0  # seconds between checks for new rows
@@ -39,16 +38,6 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
-def _fingerprint(project: str, directory: Path | None) -> str | None:
-    try:
-        conn = open_project(project, directory)
-    except Exception:
-        return None
-    try:
-        return fingerprint(conn)
-    finally:
-        conn.close()
-
 
 def serve(project: str, port: int = 7860, directory: Path | None = None, host: str = "127.0.0.1",
           ready=None, stop: threading.Event | None = None) -> None:
@@ -65,14 +54,14 @@ def serve(project: str, port: int = 7860, directory: Path | None = None, host: s
     stop = stop or threading.Event()
     try:
         export_project(project, out, directory)
-        last = _fingerprint(project, directory)
+        last = project_fingerprint(project, directory)
         httpd = _Server((host, port), functools.partial(_Handler, directory=str(out)))
         url = f"http://{host}:{httpd.server_address[1]}/"
 
         def refresh():
             nonlocal last
             while not stop.wait(CHECK_EVERY):
-                fp = _fingerprint(project, directory)
+                fp = project_fingerprint(project, directory)
                 if fp is not None and fp != last:
                     try:
                         export_project(project, out, directory)

@@ -24,7 +24,7 @@ from ..console import BOLD_ORANGE, paint, say
 from ..store import spacefmt as fmt
 from ..store.paths import canon, data_dir, project_path
 from ..store.reader import ProjectNotFound, list_projects, open_project
-from ..store.syncstate import fingerprint, sync_state
+from ..store.syncstate import fingerprint
 from ..store.timefmt import now_ts
 from .build import Sink, build_project, build_site
 from .hub import SyncError, client, describe, space_url, status_of, with_retries
@@ -371,17 +371,13 @@ def sync_all(directory: Path | None = None, token: str | None = None, force: boo
     Raises:
         SyncError: one or more projects failed (all are tried; the message names each failure).
     """
-    from ..store.reader import connect_reader
+    from ..store.syncstate import project_sync_state
 
     d = directory or data_dir()
     todo = []
     for name in list_projects(d):
         try:
-            conn = connect_reader(d / f"{name}.db")
-            try:
-                space_id, state = sync_state(conn)
-            finally:
-                conn.close()
+            space_id, state = project_sync_state(d / f"{name}.db")
         except Exception:
             continue
         if space_id and state == "unsynced":
