@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import warnings
 
-from . import context_vars
+from . import _state, context_vars
 from ._version import __version__
 from .alerts import AlertLevel, invalid_level_text, parse_level
 from .config import Config
@@ -21,6 +21,7 @@ __all__ = ["init", "log", "finish", "alert", "log_system", "log_cpu", "log_gpu",
            "__version__"]
 
 config = Config()
+_current_run = context_vars.current_run.get
 
 _RESUME_MODES = ("must", "allow", "never")
 _LAZY = {"Table": "media", "Image": "media", "Histogram": "media", "Trace": "media", "Api": "api", "Run": "run"}
@@ -59,7 +60,6 @@ def init(project: str, name: str | None = None, group: str | None = None, space_
             an invalid ``webhook_min_level`` (or ``TRACKIO_WEBHOOK_MIN_LEVEL``).
         sqlite3.Error / OSError: the data directory or project file cannot be written.
     """
-    from . import _state
     from .store.paths import data_dir, validate_project
     from .values import to_json_safe
 
@@ -162,8 +162,6 @@ def _config_dict(config) -> dict:
 
 
 def _require(fn: str) -> Run:
-    from . import _state
-
     run = _state.current()
     if run is None:
         raise RuntimeError(f"Call trackio.init() before trackio.{fn}().")
@@ -180,11 +178,11 @@ def log(metrics: dict, step: int | None = None) -> None:
     Raises:
         RuntimeError: no active run (``Call trackio.init() before trackio.log().``).
     """
-    from . import _state
-
-    run = _state.current()
-    if run is None:
-        raise RuntimeError("Call trackio.init() before trackio.log().")
+    run = _current_run()
+    if run is None or run._finished:  # (inlined _state.current(): this is the hot path)
+        run = _state.active
+        if run is None:
+            raise RuntimeError("Call trackio.init() before trackio.log().")
     run._log(metrics, step, 3)
 
 

@@ -113,7 +113,7 @@ class Run:
 
     def _log(self, metrics, step, stacklevel: int) -> None:
         t = _time_ns() // 1000
-        if not isinstance(metrics, Mapping):
+        if type(metrics) is not dict and not isinstance(metrics, Mapping):
             warnings.warn(f"trackio.log() failed to process metrics: expected a dict, got {type(metrics).__name__}",
                           UserWarning, stacklevel=stacklevel)
             return
@@ -133,7 +133,11 @@ class Run:
                     row, warns = process_metrics(metrics, True, self._media)
                 except Exception as e:  # a mapping whose items() fails, ...
                     row, warns = {}, [f"trackio.log() failed to process metrics: {e}"]
-                self._enqueue((METRIC, t, s, row))
+                q = self._queue
+                if q is None:
+                    self._start_child_writer()
+                    q = self._queue
+                q.append((METRIC, t, s, row))
                 if s >= self._next:
                     # The implicit step never leaves the signed 64-bit range: after 2**63 - 1 it repeats.
                     self._next = s + 1 if s < _INT64_MAX else s

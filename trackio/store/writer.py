@@ -37,15 +37,24 @@ BUSY_SLICE = 0.25  # seconds SQLite itself waits on a lock before we retry (and 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
 _encode_ascii = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 
-# One statement inserts a whole batch: the rows travel as one JSON array of ``[timestamp, step,
-# {metrics}]`` and SQLite splits and stores them in C without taking the GIL per row (a plain
-# executemany re-takes it for every row, which a training loop holding the GIL makes slow).
-# json_extract returns each object's text exactly as encoded (JSON1, in every SQLite Python ships).
-_INSERT_BATCH = (
-    "INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) "
-    "SELECT ?1, json_extract(value, '$[0]'), ?2, json_extract(value, '$[1]'), json_extract(value, '$[2]') "
-    "FROM json_each(?3)"
-)
+# One statement inserts a whole batch: the rows travel as one JSON array of the queue items
+# ``[kind, µs since the epoch, step, {metrics}]`` and SQLite splits and stores them in C without
+# taking the GIL per row (a plain executemany re-takes it for every row, which a training loop holding
+# the GIL makes slow). The timestamp text is built in SQL: ?4 holds "YYYY-MM-DDTHH:MM:SS" of every
+# second from ?5 to ?6 (19 characters each); a row outside that range (a clock that stepped) uses
+# strftime. Either way it is the text format_us() writes. json_extract returns each object's text
+# exactly as encoded (JSON1, in every SQLite Python ships).
+_INSERT_BATCH = """
+INSERT INTO metrics (run_id, timestamp, run_name, step, metrics)
+SELECT ?1,
+       CASE WHEN sec BETWEEN ?5 AND ?6 THEN substr(?4, (sec - ?5) * 19 + 1, 19)
+            ELSE strftime('%Y-%m-%dT%H:%M:%S', sec, 'unixepoch') END || printf('.%06d+00:00', us % 1000000),
+       ?2, step, metrics
+FROM (SELECT json_extract(value, '$[1]') AS us, json_extract(value, '$[1]') / 1000000 AS sec,
+             json_extract(value, '$[2]') AS step, json_extract(value, '$[3]') AS metrics
+      FROM json_each(?3))
+"""
+MAX_SPAN = 3600  # seconds covered by a batch's prefix table (19 bytes a second)
 _INSERT_SYSTEM = "INSERT INTO system_metrics (run_id, timestamp, run_name, metrics) VALUES (?,?,?,?)"
 _INSERT_ALERT = ("INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
                  "VALUES (?,?,?,?,?,?,?,?)")
@@ -152,11 +161,15 @@ class Writer:
 
     # -- stage 1: drain and serialise --------------------------------------------------------------
     def _prepare_loop(self) -> None:
+        drained = 0
         while True:
             if len(self.queue) < BACKLOG:
-                self._wake.wait(FLUSH_INTERVAL)
+                # Rows are pouring in (the last cycle took many): look again soon rather than letting
+                # a big batch build up; otherwise every FLUSH_INTERVAL.
+                self._wake.wait(FLUSH_INTERVAL if drained < BACKLOG else FLUSH_INTERVAL / 10)
             self._wake.clear()
             stopping = self._stop
+            before = len(self.queue)
             try:
                 while True:
                     batch = self._prepare(final=stopping)
@@ -171,6 +184,7 @@ class Writer:
                 self._warn("prepare", f"trackio could not prepare rows for its database yet ({e}); retrying.")
                 time.sleep(0.2)
                 continue
+            drained = before
             with self._cond:
                 self._drains += 1
                 self._cond.notify_all()
@@ -215,7 +229,7 @@ class Writer:
             self._next_heartbeat = now + HEARTBEAT_INTERVAL
         if not (metrics or system or alerts or config_json or beat or final):
             return None
-        text = _encode_metric_items(metrics) if metrics else None
+        text = _MetricRows.encode(metrics) if metrics else None
         return _Batch(text, system, alerts, config_json, beat, final, self._prepared + 1)
 
     # -- stage 2: commit -----------------------------------------------------------------------------
@@ -260,14 +274,18 @@ class Writer:
                     pass
                 return
 
-    def _transaction(self, work) -> None:
-        """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction, retrying while the database is
-        locked; between tries the fork gate is released."""
+    def _transaction(self, work, single: bool = False) -> None:
+        """Run ``work(conn)`` in one ``BEGIN IMMEDIATE`` transaction (or, with ``single``, as one
+        autocommit statement: SQLite makes it atomic by itself), retrying while the database is locked;
+        between tries the fork gate is released."""
         conn = self._conn
         delay = 0.005
         while True:
             with _sqlite_gate:
                 try:
+                    if single:
+                        work(conn)
+                        return
                     conn.execute("BEGIN IMMEDIATE")
                     try:
                         work(conn)
@@ -287,6 +305,17 @@ class Writer:
             delay = min(delay * 2, 0.25)
 
     def _commit(self, batches: list[_Batch]) -> None:
+        texts = [b.metrics for b in batches if b.metrics]
+        only_metrics = bool(texts) and not any(b.system or b.alerts or b.config_json is not None
+                                         or (self._owns_status and (b.beat or b.final)) for b in batches)
+        if only_metrics:
+            # The common case while training: every waiting batch in one INSERT statement. Each
+            # statement costs the thread a trip back to the GIL, which a busy training loop holds
+            # for up to the interpreter's switch interval (5 ms), so fewer statements commit faster.
+            rows = _MetricRows.merge(texts)
+            self._transaction(lambda conn: rows.insert(conn, self._run_id, self._run_name), single=True)
+            return
+
         def work(conn):
             for batch in batches:
                 self._write(conn, batch)
@@ -297,8 +326,7 @@ class Writer:
         """Commit each part of each batch on its own, and each system row and alert on its own: a row
         SQLite refuses is reported and skipped instead of blocking everything behind it."""
         for b in batches:
-            parts = [("metric rows", lambda c, b=b: b.metrics and c.execute(_INSERT_BATCH, (self._run_id, self._run_name,
-                                                                                            b.metrics)))]
+            parts = [("metric rows", lambda c, b=b: b.metrics and b.metrics.insert(c, self._run_id, self._run_name))]
             parts += [("a system row", lambda c, r=r: _insert(c, _INSERT_SYSTEM, [r], 3)) for r in b.system]
             parts += [("an alert", lambda c, r=r: _insert(c, _INSERT_ALERT, [r], None)) for r in b.alerts]
             parts.append(("the run's status", lambda c, b=b: self._write(c, _Batch(None, [], [], b.config_json,
@@ -311,7 +339,7 @@ class Writer:
 
     def _write(self, conn, b: _Batch) -> None:
         if b.metrics:
-            conn.execute(_INSERT_BATCH, (self._run_id, self._run_name, b.metrics))
+            b.metrics.insert(conn, self._run_id, self._run_name)
         if b.system:
             _insert(conn, _INSERT_SYSTEM, b.system, 3)
         if b.alerts:
@@ -341,17 +369,49 @@ def _dumps(obj) -> str:
         return json.dumps(obj, default=str, ensure_ascii=False, separators=(",", ":"))
 
 
-def _encode_metric_items(items: list) -> str:
-    """One JSON array text of ``[timestamp, step, {metrics}]`` for queued ``(METRIC, µs, step, row)``."""
-    rows = [(format_us(us), step, row) for _, us, step, row in items]
+class _MetricRows:
+    """A prepared batch of metric rows: the JSON array text of the queue items and the range of
+    seconds (``base``..``last``, since the epoch) its timestamp prefix table covers."""
+
+    __slots__ = ("text", "base", "last")
+
+    def __init__(self, text: str, base: int, last: int):
+        self.text, self.base = text, base
+        self.last = min(last, base + MAX_SPAN)
+
+    @staticmethod
+    def encode(items: list) -> "_MetricRows":
+        """Encode queued ``(METRIC, µs, step, row)`` items (in logging order)."""
+        a, b = items[0][1] // 1_000_000, items[-1][1] // 1_000_000
+        return _MetricRows(_items_json(items), min(a, b), max(a, b))
+
+    @staticmethod
+    def merge(parts: list) -> "_MetricRows":
+        """One statement's worth of rows from several prepared batches, in order."""
+        if len(parts) == 1:
+            return parts[0]
+        return _MetricRows("[" + ",".join(p.text[1:-1] for p in parts) + "]",
+                           min(p.base for p in parts), max(p.last for p in parts))
+
+    def insert(self, conn, run_id: str, run_name: str) -> None:
+        conn.execute(_INSERT_BATCH, (run_id, run_name, self.text, _prefixes(self.base, self.last),
+                                     self.base, self.last))
+
+
+def _prefixes(base: int, last: int) -> str:
+    """``"YYYY-MM-DDTHH:MM:SS"`` (UTC) of every second from ``base`` to ``last``, concatenated."""
+    return "".join(format_us(sec * 1_000_000)[:19] for sec in range(base, last + 1))
+
+
+def _items_json(items: list) -> str:
+    """One JSON array text of the queue items, valid UTF-8 (rows with a lone surrogate get
+    backslash-u escapes, the others keep their text)."""
     try:
-        text = _encode(rows)
+        text = _encode(items)
         text.encode("utf-8")
         return text
     except (TypeError, ValueError, UnicodeEncodeError):
-        # A lone surrogate (not UTF-8 encodable) or an unexpected value: encode row by row and give
-        # only the offending rows \\u escapes, so nothing is lost and other rows keep their text.
-        return "[" + ",".join(_utf8_json(row) for row in rows) + "]"
+        return "[" + ",".join(_utf8_json(item) for item in items) + "]"
 
 
 def _utf8_json(obj) -> str:
