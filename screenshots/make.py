@@ -1,148 +1,102 @@
 """Regenerate the README screenshots of ``trackio tui``: ``python screenshots/make.py [OUT_DIR]``.
 
-Writes a small deterministic project with the real trackio API (a synthetic training curve per run,
-NaN and loss spikes, a sparse validation metric, system metrics, alerts, one crashed run and one
-still running), then drives the real app headless and saves SVGs of the main views. Time is frozen:
-every log call gets a timestamp from a fake clock, run ids come from a seeded generator and the
-app's "now" is pinned, so re-running the script reproduces the same files byte for byte.
+The data is ``trackio demo``'s: its three real training runs (a numpy MLP learning scikit-learn's
+digits; ``baseline`` with plateau alerts, ``small-lr``, and ``lr-range-test``, which diverges and ends
+in NaN with WARN and ERROR alerts), trained by :func:`trackio.demo.train` in a subprocess. The script
+then drives the real app headless and saves SVGs of the main views.
+
+Re-running it reproduces the files byte for byte:
+
+- time is a fake clock: ``trackio.run._time_ns`` advances 50 ms per call (the demo's live pace), and
+  the app's "now" is pinned 5 s after the last row;
+- run and alert ids come from a seeded generator (``uuid.uuid4``);
+- no system-metric sampler runs (psutil and pynvml are hidden): its thread would read the clock out
+  of order;
+- the arithmetic is pinned: float32 results depend on the CPU kernels numpy and OpenBLAS pick, so
+  the training runs with OpenBLAS's portable ``Prescott`` kernels on one thread and numpy's AVX-512
+  paths off (identical on any x86-64-v3 machine, i.e. Haswell/Zen or newer; another architecture or
+  numpy release may draw a few dots differently).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import io
-import math
 import os
-import random
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-PROJECT = "vision-demo"
-T0 = 1_785_000_000.0  # fixed start of the fake clock (POSIX seconds)
-SECONDS_PER_STEP = 0.5
-NOW = T0 + 1200 * SECONDS_PER_STEP + 5  # the app's frozen "now"
+PROJECT = "demo"
+T0 = 1_785_000_000.0  # start of the fake clock (POSIX seconds)
+TICK = 0.05  # fake seconds per clock read: trackio demo --live trains at 0.05 s per step
 
-RUNS = (  # name, learning rate, steps, fate
-    ("baseline", 1e-3, 1200, "finish"),
-    ("lr-3e-3", 3e-3, 1200, "finish"),
-    ("wide-net", 1e-3, 700, "crash"),
-    ("warmup-long", 5e-4, 1000, "live"),
-)
-
-
-class FakeTime:
-    """The clock trackio stamps rows with (``trackio.run._time_ns``) in screenshot mode: it follows
-    ``now``, so re-running the script writes identical timestamps."""
-
-    def __init__(self, now: float):
-        self.now = now
-
-    def time(self) -> float:
-        return self.now
-
-    def time_ns(self) -> int:
-        return round(self.now * 1_000_000) * 1000
-
-    def __getattr__(self, name):
-        return getattr(time, name)
-
-
-def _curve(rng: random.Random, lr: float, step: int, total: int) -> dict:
-    warm = min(1.0, (step + 1) / 100)
-    sched = lr * warm * 0.5 * (1 + math.cos(math.pi * step / total))
-    base = 2.4 * math.exp(-step * lr * 2.2) + 0.25
-    loss = base * (1 + 0.06 * rng.gauss(0, 1))
-    acc = max(0.0, min(1.0, 1 - base / 2.6 + 0.02 * rng.gauss(0, 1)))
-    return {"train": {"loss": loss, "acc": acc}, "lr": sched, "grad_norm": abs(1.5 * base + 0.3 * rng.gauss(0, 1)),
-            "tokens_seen": (step + 1) * 4096}
-
-
-def log_run(trackio, clock: FakeTime, name: str, lr: float, steps: int, seed: int, stop_at: int | None = None):
-    """Log one synthetic run through the public API; returns the Run (not finished)."""
-    rng = random.Random(seed)
-    run = trackio.init(project=PROJECT, name=name, config={"lr": lr, "batch_size": 64, "model": "resnet18",
-                                                           "optimizer": {"name": "adamw", "wd": 0.05}},
-                       auto_log_cpu=False, auto_log_gpu=False)
-    for step in range(stop_at if stop_at is not None else steps):
-        clock.now = T0 + seed * 3.0 + step * SECONDS_PER_STEP
-        row = _curve(rng, lr, step, steps)
-        if name == "lr-3e-3" and step == 640:
-            row["train"]["loss"] = float("nan")
-        if name == "lr-3e-3" and step == 900:
-            row["train"]["loss"] *= 4
-        if step % 50 == 49:
-            row["val"] = {"loss": row["train"]["loss"] * 1.08, "acc": row["train"]["acc"] * 0.97}
-        trackio.log(row)
-        if step % 20 == 0:
-            trackio.log_system({"cpu": {"utilization": 55 + 30 * math.sin(step / 60) + rng.random() * 5},
-                                "memory": {"percent": 40 + step / steps * 20},
-                                "gpu": {"0": {"utilization": 90 + rng.random() * 8, "temp": 60 + step / 40}}})
-        if step == 100:
-            run.alert("Warmup finished", f"lr reached {lr:g}", level="info")
-        if name == "lr-3e-3" and step == 640:
-            run.alert("Loss is NaN", "train/loss became NaN", level="error")
-        if name == "lr-3e-3" and step == 900:
-            run.alert("Loss spike", "train/loss jumped 4x in one step", level="warn")
-        if name == "wide-net" and step == 650:
-            run.alert("GPU memory high", "gpu/0 memory above 95%", level="warn")
-    return run
-
-
-_CRASH = """
-import sys, os
-sys.path.insert(0, {here!r})
-import make, trackio, trackio.run
-clock = make.FakeTime(make.T0)
-trackio.run._time_ns = clock.time_ns
-make.log_run(trackio, clock, {name!r}, {lr!r}, {steps!r}, {seed!r})
-import time as _t; _t.sleep(1.0)
-os._exit(1)
+_TRAIN = """
+import random, sys, uuid
+sys.modules["psutil"] = None  # no system samplers (see the module docstring)
+sys.modules["pynvml"] = None
+import trackio.demo as demo, trackio.run
+now = [{t0!r}]
+def clock_ns():
+    now[0] += {tick!r}
+    return round(now[0] * 1_000_000) * 1000
+trackio.run._time_ns = clock_ns
+ids = random.Random(7)
+uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)
+data = demo.load_data()
+for kind in demo.RUNS:
+    demo.train({project!r}, kind, kind, data=data)
 """
 
 
-def write_demo(directory: Path):
-    """Write the demo project into ``directory`` (used as ``TRACKIO_DIR``); returns the live Run,
-    which the caller must ``finish()`` when done (it keeps the project's one running run)."""
-    os.environ["TRACKIO_DIR"] = str(directory)
-    import trackio
-    import trackio.run
+def _pinned_math_env() -> dict[str, str]:
+    """Environment that makes numpy/OpenBLAS float32 results the same on every x86-64-v3 machine."""
+    env = {"OPENBLAS_CORETYPE": "Prescott", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    try:  # numpy's runtime-dispatched SIMD targets; turn off those above AVX2 (names vary by release)
+        from numpy._core._multiarray_umath import __cpu_dispatch__ as targets
+    except ImportError:
+        try:
+            from numpy.core._multiarray_umath import __cpu_dispatch__ as targets
+        except ImportError:
+            targets = []
+    off = [t for t in targets if t.startswith("AVX512") or t == "X86_V4"]
+    if off:
+        env["NPY_DISABLE_CPU_FEATURES"] = " ".join(off)
+    return env
 
-    clock = FakeTime(T0)
-    saved, saved_uuid4 = trackio.run._time_ns, uuid.uuid4
-    trackio.run._time_ns = clock.time_ns
-    ids = random.Random(7)
-    uuid.uuid4 = lambda: uuid.UUID(int=ids.getrandbits(128), version=4)  # stable run ids
-    live = None
+
+def write_demo(directory: Path) -> None:
+    """Train the demo runs into ``directory`` (a ``TRACKIO_DIR``) in a subprocess (see module docstring).
+
+    Raises:
+        subprocess.CalledProcessError: the training failed (its output is in the exception).
+    """
+    code = _TRAIN.format(t0=T0, tick=TICK, project=PROJECT)
+    env = {**os.environ, "TRACKIO_DIR": str(directory), **_pinned_math_env()}
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, env=env, timeout=300)
+
+
+def frozen_now(directory: Path) -> float:
+    """The app's pinned "now": 5 s after the project's last metric row (POSIX seconds)."""
+    from trackio.store.timefmt import ts_key
+
+    conn = sqlite3.connect(directory / f"{PROJECT}.db")
     try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            for seed, (name, lr, steps, fate) in enumerate(RUNS):
-                if fate == "crash":
-                    code = _CRASH.format(here=str(HERE), name=name, lr=lr, steps=steps, seed=seed)
-                    subprocess.run([sys.executable, "-c", code], check=False, capture_output=True,
-                                   env={**os.environ, "TRACKIO_DIR": str(directory)}, timeout=120)
-                    continue
-                run = log_run(trackio, clock, name, lr, steps, seed, stop_at=600 if fate == "live" else None)
-                if fate == "live":
-                    live = run
-                else:
-                    trackio.finish()
+        (last,) = conn.execute("SELECT MAX(timestamp) FROM metrics").fetchone()
     finally:
-        trackio.run._time_ns, uuid.uuid4 = saved, saved_uuid4
-    time.sleep(0.6)  # the live run's writer commits within 0.25 s
-    return live
+        conn.close()
+    return ts_key(last) + 5.0
 
 
 def demo_app(directory: Path, **kw):
     """The app on the demo project with the frozen clock (for screenshots and snapshot tests)."""
     from trackio.tui.app import TrackioApp
 
-    return TrackioApp(PROJECT, directory=directory, clock=lambda: NOW, **kw)
+    now = frozen_now(directory)
+    return TrackioApp(PROJECT, directory=directory, clock=lambda: now, **kw)
 
 
 async def wait_loaded(pilot, timeout: float = 90.0) -> None:
@@ -153,7 +107,7 @@ async def wait_loaded(pilot, timeout: float = 90.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         s = app.screen
-        if isinstance(s, WorkspaceScreen) and len(s.project.runs) == len(RUNS) and s.project.loading == 0 \
+        if isinstance(s, WorkspaceScreen) and len(s.project.runs) == 3 and s.project.loading == 0 \
                 and all(r.exact and r.ids.n for r in s.project.runs.values()) and s.project.alerts:
             break
         await pilot.pause(0.1)
@@ -162,7 +116,8 @@ async def wait_loaded(pilot, timeout: float = 90.0) -> None:
 
 VIEWS = (  # file name, terminal size, keys pressed after loading
     ("workspace.svg", (160, 48), ()),
-    ("chart-fullscreen.svg", (160, 48), ("f", "s", "s", "s", "s", "i", "left", "left", "left", "left")),
+    # train/loss full screen, log scale, smoothed, inspecting: the diverging run stands out.
+    ("chart-fullscreen.svg", (160, 48), ("j", "f", "y", "s", "s", "s", "i", "left", "left", "left", "left")),
     ("alerts.svg", (120, 36), ("a",)),
     ("help.svg", (120, 40), ("question_mark",)),
     ("workspace-80x24.svg", (80, 24), ()),
@@ -189,13 +144,10 @@ def main(argv: list[str]) -> int:
     out.mkdir(parents=True, exist_ok=True)
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
     with tempfile.TemporaryDirectory() as tmp:
-        live = write_demo(Path(tmp) / "data")
-        try:
-            for p in asyncio.run(shoot(Path(tmp) / "data", out)):
-                print(p)
-        finally:
-            with contextlib.redirect_stdout(io.StringIO()):
-                live.finish()
+        data = Path(tmp) / "data"
+        write_demo(data)
+        for p in asyncio.run(shoot(data, out)):
+            print(p)
     return 0
 
 

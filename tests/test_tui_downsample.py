@@ -199,7 +199,7 @@ def test_x_axis_modes_step_relative_wall_and_metric():
     assert x_bounds([r], "m", View(xmode="metric:tokens"), False) == (100.0, 400.0)
     b = layer(r, "m", View(xmode="metric:tokens"), (100.0, 400.0), 4, False)
     assert b.count.sum() == 2 and b.first[0] == 0.5 and b.last[-1] == 0.25
-    assert value_at(r, "m", View(xmode="rel"), 5.9, False) == (6.0, 1.0)
+    assert value_at(r, "m", View(xmode="rel"), 5.9, False) == (6.0, 1.0, 1.0)
 
 
 def test_zoomed_layer_uses_raw_points_and_only_the_window():

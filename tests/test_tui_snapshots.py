@@ -1,12 +1,11 @@
-"""SVG snapshots of the main views (pytest-textual-snapshot) on the deterministic demo project of
-``screenshots/make.py``: frozen clock, seeded run ids, animations off. Update with
+"""SVG snapshots of the main views (pytest-textual-snapshot) on the ``trackio demo`` project of
+``screenshots/make.py``: real demo training with a fake clock, seeded ids and pinned float32
+kernels, the app's clock frozen, animations off. Update with
 ``pytest tests/test_tui_snapshots.py --snapshot-update`` after looking at the report."""
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
-import io
 import os
 from pathlib import Path
 
@@ -27,17 +26,15 @@ make = _make()
 
 @pytest.fixture(scope="module")
 def demo_dir(tmp_path_factory):
-    saved = os.environ.get("TRACKIO_DIR")
+    saved = os.environ.get("TEXTUAL_ANIMATIONS")
     os.environ["TEXTUAL_ANIMATIONS"] = "none"
     d = tmp_path_factory.mktemp("tui-demo") / "data"
-    live = make.write_demo(d)
+    make.write_demo(d)
     yield d
-    with contextlib.redirect_stdout(io.StringIO()):
-        live.finish()
     if saved is None:
-        os.environ.pop("TRACKIO_DIR", None)
+        os.environ.pop("TEXTUAL_ANIMATIONS", None)
     else:
-        os.environ["TRACKIO_DIR"] = saved
+        os.environ["TEXTUAL_ANIMATIONS"] = saved
 
 
 @pytest.mark.parametrize("name,size,keys", make.VIEWS, ids=[v[0][:-4] for v in make.VIEWS])

@@ -248,11 +248,22 @@ def show(project: str | None = None, *, dashboard=None, theme=None, mcp_server=N
          color_palette=None, open_browser=True, block_thread=None, host=None, share=None, server_port=None,
          frontend_dir=None) -> None:
     """Open the terminal dashboard on ``project`` when stdin and stdout are TTYs; otherwise print how to
-    open it. Web-only keywords are accepted and ignored (contract §1.11)."""
+    open it. Web-only keywords are accepted and ignored (contract §1.11), each one given with a
+    note on stderr, as ``trackio show`` does for its flags."""
     import sys
 
     from .console import BOLD_ORANGE, paint, say
 
+    given = {"dashboard": dashboard, "theme": theme, "mcp_server": mcp_server, "footer": None if footer is True else footer,
+             "color_palette": color_palette, "open_browser": None if open_browser is True else open_browser,
+             "block_thread": block_thread, "host": host, "share": share, "server_port": server_port,
+             "frontend_dir": frontend_dir}
+    for name, value in given.items():
+        if value is not None:
+            try:
+                print(f"Note: {name}= has no effect on the terminal dashboard.", file=sys.stderr, flush=True)
+            except (OSError, ValueError):  # a closed stderr must not stop the caller
+                pass
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if interactive:
         try:

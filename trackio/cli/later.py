@@ -27,10 +27,17 @@ def _project_errors(project: str):
         raise CliError(f"Could not read project '{project}': {e}") from None
 
 
+def _finite(value: float) -> float:
+    if value != value or value in (float("inf"), float("-inf")):
+        raise typer.BadParameter(f"{value} is not a finite number of seconds.")
+    return value
+
+
 def tui(project: OptProject = None, run: OptRunOpt = None,
-        interval: float = typer.Option(1.0, "--interval", min=0.1, metavar="S", help="Refresh interval in seconds."),
+        interval: float = typer.Option(1.0, "--interval", min=0.25, metavar="S", callback=_finite,
+                                       help="Refresh interval in seconds (at least 0.25)."),
         space: SpaceOpt = None, hf_token: TokenOpt = None) -> None:
-    """Open the live terminal dashboard (a text summary when stdout is not a terminal)."""
+    """Open the live terminal dashboard (a text summary when stdin or stdout is not a terminal)."""
     from ..tui import run_tui
 
     run_tui(project=project, run=run, interval=interval, directory=data_directory(space, hf_token))

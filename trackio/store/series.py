@@ -53,7 +53,9 @@ class RowBlock(NamedTuple):
     """Consecutive metric rows of one run, in logging order (ascending row id).
 
     ``ids``/``steps`` are int64, ``times`` float64 POSIX seconds (NaN if unparsable); ``columns`` maps a
-    flattened metric name to its :class:`Column`. ``exact`` is False for a strided sample.
+    flattened metric name to its :class:`Column`. ``exact`` is False for a strided sample. ``texts``
+    maps a metric with no numeric value in the block (only strings, lists, media) to a short text of
+    its last value (None when there is none).
     """
 
     run_id: str
@@ -62,6 +64,7 @@ class RowBlock(NamedTuple):
     times: np.ndarray
     columns: dict[str, Column]
     exact: bool = True
+    texts: dict[str, str] | None = None
 
 
 def to_column(values: list) -> Column | None:
@@ -100,11 +103,28 @@ def _block(run_id: str, rows: list[tuple], keys: list[str], exact: bool) -> RowB
     steps = np.array(cols[1], dtype=np.int64)
     times = np.array(cols[2], dtype=np.float64)
     out = {}
+    texts = {}
     for k, raw in zip(keys, cols[3:]):
         c = to_column(list(raw))
         if c is not None:
             out[k] = c
-    return RowBlock(run_id, ids, steps, times, out, exact)
+            continue
+        last = next((v for v in reversed(raw) if v is not None), None)
+        if last is not None:
+            texts[k] = text_of(last)
+    return RowBlock(run_id, ids, steps, times, out, exact, texts or None)
+
+
+def text_of(value, limit: int = 60) -> str:
+    """Short text of a non-numeric logged value: media objects by their type (``[trackio.image]``),
+    other values as logged (JSON text for lists), cut to ``limit`` characters."""
+    obj = value
+    if isinstance(value, str) and value.startswith('{"_type"'):
+        obj = decode_json(value)
+    if isinstance(obj, dict) and isinstance(obj.get("_type"), str):
+        return f"[{obj['_type']}]"
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def decoded_block(run_id: str, rows: list[tuple], exact: bool = True) -> RowBlock:
@@ -211,8 +231,13 @@ def concat_blocks(run_id: str, parts: list[RowBlock], exact: bool = True) -> Row
         else:
             cols[k] = Column(np.concatenate([(np.arange(n) if c.pos is None else c.pos) + off
                                              for c, off, n in have]), y)
+    texts: dict[str, str] = {}
+    for p in parts:
+        texts.update(p.texts or {})
+    for k in cols:
+        texts.pop(k, None)  # numeric somewhere: charted, not a text metric
     return RowBlock(run_id, np.concatenate([p.ids for p in parts]), np.concatenate([p.steps for p in parts]),
-                    np.concatenate([p.times for p in parts]), cols, exact)
+                    np.concatenate([p.times for p in parts]), cols, exact, texts or None)
 
 
 def run_row_counts(conn: sqlite3.Connection) -> dict[str, int]:

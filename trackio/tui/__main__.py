@@ -15,4 +15,7 @@ if __name__ == "__main__":
     ap.add_argument("--interval", type=float, default=1.0)
     ap.add_argument("--dir", type=Path)
     a = ap.parse_args()
-    run_tui(a.project, a.run, a.interval, a.dir)
+    try:
+        run_tui(a.project, a.run, a.interval, a.dir)
+    except ValueError as e:
+        ap.error(str(e))

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping, Sequence
 
+from rich.segment import Segment
 from textual.app import App
+from textual.color import Color
+from textual.filter import LineFilter
 
 from ..store.paths import canon, data_dir
 from ..store.reader import list_projects
@@ -14,11 +18,22 @@ from .render import ASCII, BRAILLE, Glyphs
 from .screens.help import HelpScreen
 from .screens.picker import ProjectPicker
 from .screens.workspace import WorkspaceScreen
+from .text import locale_is_utf8, to_ascii
+
+
+class AsciiOnly(LineFilter):
+    """Makes every rendered line ASCII through the glyph table (:func:`trackio.tui.text.to_ascii`),
+    keeping cell widths: Textual's own borders, scrollbars and toasts included."""
+
+    def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        return [seg if seg.text.isascii() else Segment(to_ascii(seg.text, keep_width=True), seg.style, seg.control)
+                for seg in segments]
 
 
 class TrackioApp(App):
     """``trackio tui``. ``clock`` (POSIX seconds) is injectable so tests and screenshots can freeze
-    "updated Ns ago"; ``glyphs`` selects braille or the ASCII fallback."""
+    "updated Ns ago"; ``glyphs`` selects braille or the ASCII fallback (ASCII also filters every
+    line the app draws, so no Unicode reaches a terminal that cannot show it)."""
 
     CSS_PATH = "app.tcss"
     TITLE = "trackio"
@@ -35,6 +50,11 @@ class TrackioApp(App):
         self.directory_label = str(self.directory)
         self.clock = clock or time.time
         self.glyphs = glyphs
+        self.last_project: str | None = None
+        self._ascii = [] if glyphs.braille else [AsciiOnly()]
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        return [*super().get_line_filters(), *self._ascii]
 
     def on_mount(self) -> None:
         projects = list_projects(self.directory)
@@ -48,20 +68,35 @@ class TrackioApp(App):
             return
         self.push_screen(ProjectPicker(projects))
 
-    def open_project(self, name: str) -> None:
-        """Show the workspace of project ``name`` (replacing the picker if it is shown)."""
-        screen = WorkspaceScreen(name, self.run_name)
+    def open_project(self, name: str, run: str | None = None) -> None:
+        """Show the workspace of project ``name`` (replacing the picker if it is shown). ``--run``
+        applies to the project given on the command line only."""
+        if run is None and name == self.project_name and self.last_project is None:
+            run = self.run_name
+        self.last_project = name
+        screen = WorkspaceScreen(name, run)
         if isinstance(self.screen, ProjectPicker):
             self.switch_screen(screen)
         else:
             self.push_screen(screen)
+
+    def show_projects(self) -> None:
+        """Replace the workspace by the project list (its loader stops)."""
+        picker = ProjectPicker(list_projects(self.directory))
+        if isinstance(self.screen, WorkspaceScreen):
+            self.switch_screen(picker)
+        else:
+            self.push_screen(picker)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
 
-def default_glyphs(encoding: str | None) -> Glyphs:
-    """Braille when the terminal encoding is UTF-8, else the ASCII fallback."""
+def default_glyphs(encoding: str | None, env: Mapping[str, str] | None = None) -> Glyphs:
+    """Braille when the locale (``LC_ALL``/``LC_CTYPE``/``LANG``, see
+    :func:`trackio.tui.text.locale_is_utf8`) and the terminal encoding both allow UTF-8, else the
+    ASCII fallback. An unset locale leaves the choice to the encoding."""
     enc = (encoding or "").lower().replace("-", "").replace("_", "")
-    return BRAILLE if enc.startswith("utf8") else ASCII
+    utf8_locale = locale_is_utf8(os.environ if env is None else env)
+    return BRAILLE if enc.startswith("utf8") and utf8_locale is not False else ASCII

@@ -30,6 +30,21 @@ def _darken(hex_colour: str, keep: float = 0.42) -> str:
 _dim_styles = [Style(color=_darken(c)) for c in PALETTE]
 
 
+PATTERNS = ("solid", "dashed", "dotted")
+SWATCH = {"solid": "━━", "dashed": "╍╍", "dotted": "┅┅"}  # ASCII: "==", "--", ".." (text.SYMBOLS)
+
+
+def run_pattern(index: int) -> str:
+    """Line pattern of the run created ``index``-th: the 10 colours repeat, so runs 10-19 are drawn
+    dashed and runs 20-29 dotted (then solid again), and their swatches say so."""
+    return PATTERNS[(index // len(PALETTE)) % len(PATTERNS)]
+
+
+def run_swatch(index: int) -> str:
+    """Two-cell sample of the run's line (colour it with :func:`run_colour`)."""
+    return SWATCH[run_pattern(index)]
+
+
 def run_colour(index: int) -> str:
     """Stable colour of the run created ``index``-th in the project."""
     return PALETTE[index % len(PALETTE)]

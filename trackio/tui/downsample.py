@@ -181,7 +181,8 @@ def ema(y: np.ndarray, alpha: float, state: tuple[float, int] = (0.0, 0)) -> tup
     """Debiased EMA of ``y`` continuing from ``state = (s, n)``; returns (smoothed, new state).
 
     ``alpha`` in [0, 1) is the weight of the past (0 = no smoothing). Non-finite inputs yield NaN and
-    do not update the state. Vectorised in blocks so ``alpha**-j`` never overflows.
+    do not update the state. Vectorised in blocks so ``alpha**-j`` never overflows, in units scaled
+    to each block so values up to the float64 maximum never do either.
     """
     out = np.full(y.shape, np.nan)
     s, n = state
@@ -197,10 +198,14 @@ def ema(y: np.ndarray, alpha: float, state: tuple[float, int] = (0.0, 0)) -> tup
     res = np.empty(v.size)
     for start in range(0, v.size, block):
         seg = v[start:start + block]
+        # Work in units of a power of two near the block's largest magnitude (exact scaling): the
+        # weights alpha**-j reach e**600, which would overflow values near 1e300 otherwise.
+        big = max(float(np.abs(seg).max()), abs(s))
+        unit = math.ldexp(1.0, math.frexp(big)[1] - 1) if big > 0 else 1.0
         j = np.arange(1, seg.size + 1)
         pw = np.exp(la * j)  # alpha**j
-        acc = np.cumsum(seg * np.exp(-la * j))  # sum alpha**-i x_i
-        raw = pw * s + (1 - alpha) * pw * acc
+        acc = np.cumsum((seg / unit) * np.exp(-la * j))  # sum alpha**-i x_i
+        raw = (pw * (s / unit) + (1 - alpha) * pw * acc) * unit
         res[start:start + seg.size] = raw
         s = float(raw[-1])
     counts = n + np.arange(1, v.size + 1)

@@ -27,7 +27,8 @@ class Key(NamedTuple):
 KEYMAP: tuple[Key, ...] = (
     Key("q", "app.quit", "Quit", "*", True, short="Quit"),
     Key("question_mark", "app.help", "Help: this list of keys", "*", True, "?", short="Help"),
-    Key("escape", "back", "Back / close / clear the cursor", "*", "alerts,chart", "Esc", "Back"),
+    Key("escape", "back", "Back / close / clear the cursor (workspace: then the project list)", "*", "alerts,chart", "Esc", "Back"),
+    Key("o", "projects", "Open another project (the project list)", "workspace", False),
     Key("slash", "filter", "Filter metrics by regular expression", "workspace", True, "/", short="Filter"),
     Key("up,k", "move(0,-1)", "Focus the chart above (moves the cursor run in lists)", "workspace", False, "↑/k"),
     Key("down,j", "move(0,1)", "Focus the chart below", "workspace", False, "↓/j"),
@@ -36,7 +37,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("pagedown,n", "page(1)", "Next page of charts", "workspace", True, "n", short="Page"),
     Key("pageup,p", "page(-1)", "Previous page of charts", "workspace", False, "p"),
     Key("f,enter", "fullscreen", "Show the focused chart full screen (Enter in a list: select)", "workspace", True, "f", short="Full screen"),
-    Key("x", "xaxis", "X axis: step → relative time → wall time → a metric", "chart", True, short="X axis"),
+    Key("x", "xaxis", "X axis: step → relative time → wall time (local) → a metric", "chart", True, short="X axis"),
     Key("y", "logy", "Toggle log scale of the Y axis (focused chart)", "chart", False),
     Key("s", "smooth(1)", "More smoothing (debiased EMA, raw curve dimmed behind)", "chart", True, short="Smooth"),
     Key("S", "smooth(-1)", "Less smoothing (0 = off)", "chart", False),
@@ -48,7 +49,7 @@ KEYMAP: tuple[Key, ...] = (
     Key("a", "alerts", "Alerts: newest first, filter by level, jump to step", "workspace", True, short="Alerts"),
     Key("L", "level", "Cycle the alert level filter (all → warn+ → error)", "*", "alerts", short="Level"),
     Key("space", "toggle_run", "Show/hide the highlighted run (runs list)", "workspace", False),
-    Key("tab", "app.focus_next", "Move keyboard focus: charts → runs → alerts", "workspace", False),
+    Key("tab", "app.focus_next", "Move keyboard focus: charts → overview → alerts → runs", "workspace", False),
     Key("r", "grid_rows", "Grid rows: cycle 1-4 (auto first)", "workspace", False),
     Key("c", "grid_cols", "Grid columns: cycle 1-4 (auto first)", "workspace", False),
     Key("left_square_bracket", "sidebar('left')", "Show/hide the runs sidebar", "workspace", False, "["),
@@ -67,13 +68,17 @@ def bindings(scope: str) -> list[Binding]:
     return out
 
 
+KEY_NAMES = {"up": "↑", "down": "↓", "left": "←", "right": "→", "pagedown": "PgDn", "pageup": "PgUp",
+             "home": "Home", "end": "End", "enter": "Enter", "escape": "Esc", "tab": "Tab", "space": "Space",
+             "slash": "/", "question_mark": "?", "left_square_bracket": "[", "right_square_bracket": "]"}
+
+
+def key_name(key: str) -> str:
+    """How a Textual key name is written for people (``pagedown`` → ``PgDn``)."""
+    return KEY_NAMES.get(key, key)
+
+
 def help_rows() -> list[tuple[str, str]]:
-    """(keys as shown, help text) for every entry, in table order."""
-    rows = []
-    for k in KEYMAP:
-        shown = k.label or k.keys.split(",")[0]
-        alts = [a for a in k.keys.split(",")[1:]]
-        if alts and not k.label:
-            shown += " / " + " / ".join(alts)
-        rows.append((shown, k.help))
-    return rows
+    """(every key of the entry, as written for people; help text) for every entry, in table order.
+    The footer shows one short label per entry; help lists all alternatives (Enter, PgDn, Home...)."""
+    return [(" / ".join(key_name(k) for k in entry.keys.split(",")), entry.help) for entry in KEYMAP]

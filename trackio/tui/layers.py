@@ -19,7 +19,12 @@ def series_of(run: RunData, metric: str, system: bool) -> Series | None:
 
 
 def x_bounds(runs: list[RunData], metric: str, view: View, system: bool) -> tuple[float, float] | None:
-    """Full x extent of ``metric`` over ``runs`` on the view's axis (``rel`` in seconds from t0)."""
+    """Full x extent of the chart of ``metric`` over ``runs`` on the view's axis (``rel`` in seconds
+    from each run's t0).
+
+    On the step and time axes this is the extent of *all rows* of the runs that log the metric, so
+    every chart of a run shares one x range (a validation metric first logged at step 14 still starts
+    at 0, like the training metrics). A metric as x axis spans that metric's values."""
     lo, hi = math.inf, -math.inf
     for r in runs:
         s = series_of(r, metric, system)
@@ -27,16 +32,18 @@ def x_bounds(runs: list[RunData], metric: str, view: View, system: bool) -> tupl
             continue
         x = _raw_x(r, s, view, system)
         if x is None:
-            p = s.pyramid(_pmode(view, system), 0.0, r if not system else _SysRun(r))
-            a, b = p.xmin, p.xmax
+            b = r.bounds(_pmode(view, system), system)
+            if b is None:
+                continue
+            a, z = b
             if view.xmode == "rel":
-                a, b = a - r.t0, b - r.t0
+                a, z = a - r.t0, z - r.t0
         else:
             fin = x[np.isfinite(x)]
             if fin.size == 0:
                 continue
-            a, b = float(fin.min()), float(fin.max())
-        lo, hi = min(lo, a), max(hi, b)
+            a, z = float(fin.min()), float(fin.max())
+        lo, hi = min(lo, a), max(hi, z)
     if lo > hi:
         return None
     return lo, hi
@@ -47,15 +54,14 @@ def _pmode(view: View, system: bool) -> str:
 
 
 def _raw_x(run: RunData, s: Series, view: View, system: bool) -> np.ndarray | None:
-    """x of every point when the axis is another metric (no pyramid there), else None."""
+    """x of every point when the axis is another metric (its value at the point's step; no pyramid
+    there), else None."""
     if not view.xmode.startswith("metric:") or system:
         return None
     other = run.metrics.get(view.xmode[7:])
     if other is None:
         return np.full(s.y.n, np.nan)
-    dense = np.full(run.ids.n, np.nan)
-    dense[other.pos.index] = other.y.v
-    return dense[s.pos.index]
+    return run.joined(s, other)
 
 
 def window(bounds: tuple[float, float], view: View) -> tuple[float, float]:
@@ -98,8 +104,10 @@ def layer(run: RunData, metric: str, view: View, xr: tuple[float, float], ncols:
     return m4(x, y, xlo, xhi, ncols)
 
 
-def value_at(run: RunData, metric: str, view: View, x: float, system: bool) -> tuple[float, float] | None:
-    """(x, value) of the run's point nearest to ``x`` on the view's axis, or None."""
+def value_at(run: RunData, metric: str, view: View, x: float, system: bool,
+             alpha: float = 0.0) -> tuple[float, float, float] | None:
+    """(x, raw value, drawn value) of the run's point nearest to ``x`` on the view's axis, or None.
+    The drawn value is the smoothed one (debiased EMA with weight ``alpha``) when ``alpha > 0``."""
     s = series_of(run, metric, system)
     if s is None or s.y.n == 0:
         return None
@@ -111,4 +119,5 @@ def value_at(run: RunData, metric: str, view: View, x: float, system: bool) -> t
     if not np.isfinite(d).any():
         return None
     i = int(np.nanargmin(d))
-    return float(raw_x[i] - shift), float(s.y.v[i])
+    raw = float(s.y.v[i])
+    return float(raw_x[i] - shift), raw, (float(s.values(alpha)[i]) if alpha > 0 else raw)

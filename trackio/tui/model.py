@@ -8,6 +8,7 @@ wall-time axes, with and without EMA smoothing, updated incrementally on append.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -18,6 +19,7 @@ from ..store.series import Alert, Column, RowBlock
 from .downsample import Pyramid, ema
 
 X_MODES = ("step", "rel", "time")  # then "metric:<name>" (see layers.py)
+_VERSIONS = itertools.count(1)  # one sequence for all series: a rebuilt series never reuses a version
 
 
 class Buf:
@@ -77,7 +79,8 @@ class Series:
     """One metric of one run: row positions (into the run's rows) and values, plus caches.
 
     ``last``/``lo``/``hi`` are the last, smallest and largest finite values (NaN when none);
-    ``version`` changes on every append so charts know when to redraw.
+    ``version`` changes on every append, and is unique across series (a series rebuilt from an exact
+    history never repeats its preview's version), so charts and the overview know when to redraw.
     """
 
     def __init__(self, name: str):
@@ -101,7 +104,7 @@ class Series:
             self.last = float(fin[-1])
             self.lo = float(np.nanmin([self.lo, fin.min()])) if not math.isnan(self.lo) else float(fin.min())
             self.hi = float(np.nanmax([self.hi, fin.max()])) if not math.isnan(self.hi) else float(fin.max())
-        self.version += 1
+        self.version = next(_VERSIONS)
         for alpha, (buf, state) in list(self._ema.items()):
             s, st = ema(y, alpha, state)
             buf.extend(s)
@@ -134,6 +137,24 @@ class Series:
         return p
 
 
+class Extent:
+    """Running (min, max) of the finite values added; empty while ``lo > hi``."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self):
+        self.lo, self.hi = math.inf, -math.inf
+
+    def add(self, v: np.ndarray) -> None:
+        if v.size == 0:
+            return
+        if v.dtype.kind == "f":
+            v = v[np.isfinite(v)]
+            if v.size == 0:
+                return
+        self.lo, self.hi = min(self.lo, float(v.min())), max(self.hi, float(v.max()))
+
+
 class RunData:
     """Rows of one run (ids, steps, times) and its metric and system series."""
 
@@ -150,6 +171,9 @@ class RunData:
         self.last_time = math.nan
         self.config: dict = {}
         self.mono = {"step": True, "time": True}  # x non-decreasing in logging order (binary search ok)
+        self.extent = {"step": Extent(), "time": Extent(), "sys": Extent()}  # x ranges of the rows
+        self.texts: dict[str, str] = {}  # metrics with only non-numeric values -> last value's text
+        self._joins: dict[tuple[str, str], tuple[tuple[int, int], np.ndarray]] = {}
 
     @property
     def id(self) -> str:
@@ -163,6 +187,38 @@ class RunData:
     def t0(self) -> float:
         t = self.times.v
         return float(t[0]) if t.size else (float(self.sys_times.v[0]) if self.sys_times.n else 0.0)
+
+    def bounds(self, mode: str, system: bool = False) -> tuple[float, float] | None:
+        """(min, max) of the run's x over all its rows on axis ``mode`` (``step`` or ``time``; system
+        rows: always time), or None when it has none. O(1): kept up to date on append."""
+        e = self.extent["sys" if system else ("step" if mode == "step" else "time")]
+        return (e.lo, e.hi) if e.lo <= e.hi else None
+
+    def joined(self, s: Series, other: Series) -> np.ndarray:
+        """x of each point of ``s`` when ``other`` is the x axis: ``other``'s value logged at the same
+        step (its last finite one; NaN when it has none there), so metrics logged by separate
+        ``log()`` calls for one step line up. O(n log n), cached until either series changes."""
+        key, vers = (s.name, other.name), (s.version, other.version)
+        hit = self._joins.get(key)
+        if hit is not None and hit[0] == vers:
+            return hit[1]
+        steps = self.steps.v
+        ostep, oy = steps[other.pos.index], other.y.v
+        fin = np.isfinite(oy)
+        ostep, oy = ostep[fin], oy[fin]
+        order = np.argsort(ostep, kind="stable")
+        ostep, oy = ostep[order], oy[order]
+        last = np.ones(ostep.size, dtype=bool)
+        last[:-1] = ostep[1:] != ostep[:-1]  # the last row of each step wins
+        ostep, oy = ostep[last], oy[last]
+        want = steps[s.pos.index]
+        x = np.full(want.size, np.nan)
+        if ostep.size:
+            i = np.minimum(np.searchsorted(ostep, want), ostep.size - 1)
+            hit_ = ostep[i] == want
+            x[hit_] = oy[i[hit_]]
+        self._joins[key] = (vers, x)
+        return x
 
     def x_of(self, mode: str, pos) -> np.ndarray:
         """x values of rows ``pos`` (array or slice) on axis ``mode`` (``rel`` is returned as wall
@@ -188,6 +244,10 @@ class RunData:
         self.ids.extend(ids[start:])
         self.steps.extend(block.steps[start:])
         self.times.extend(block.times[start:])
+        self.extent["step"].add(block.steps[start:])
+        self.extent["time"].add(block.times[start:])
+        if block.texts:
+            self.texts.update(block.texts)
         t = block.times[np.isfinite(block.times)]
         if t.size:
             self.last_time = max(float(t[-1]), self.last_time) if not math.isnan(self.last_time) else float(t[-1])
@@ -204,6 +264,7 @@ class RunData:
             if s is None:
                 s = self.metrics[name] = Series(name)
             s.append(pos - start + base, y, self)
+            self.texts.pop(name, None)  # numeric after all: charted
         return True
 
     def replace(self, block: RowBlock) -> None:
@@ -214,7 +275,9 @@ class RunData:
             tail = self._slice(keep_from)
         self.ids, self.steps, self.times = Buf(np.int64), Buf(np.int64), Buf()
         self.metrics = {}
+        self._joins = {}
         self.mono = {"step": True, "time": True}
+        self.extent["step"], self.extent["time"] = Extent(), Extent()
         self.exact = block.exact
         self.append(block)
         if tail is not None:
@@ -232,6 +295,7 @@ class RunData:
     def append_system(self, times: np.ndarray, columns: dict[str, Column]) -> None:
         base = self.sys_times.n
         self.sys_times.extend(times)
+        self.extent["sys"].add(times)
         if times.size:
             t = times[np.isfinite(times)]
             if t.size:

@@ -15,15 +15,19 @@ from typing import NamedTuple
 import numpy as np
 
 from .downsample import Buckets
+from .text import to_ascii
 
 # Braille dot bits for (row 0..3, column 0..1) inside a cell.
 _BRAILLE_BITS = np.array([[0x01, 0x08], [0x02, 0x10], [0x04, 0x20], [0x40, 0x80]], dtype=np.uint32)
 # ASCII fallback: 1 column x 3 rows per cell; code = bit mask (1 top, 2 middle, 4 bottom).
 _ASCII = [" ", "'", "-", "|", ".", ":", "|", "|"]
+_FMAX = float(np.finfo(np.float64).max)
 
 
 class Glyphs(NamedTuple):
-    """Dot grid geometry of one cell and how to turn a cell's bit mask into a character."""
+    """Dot grid geometry of one cell, how to turn a cell's bit mask into a character, and whether
+    other symbols may be Unicode (``braille``) or must go through the ASCII table
+    (:data:`trackio.tui.text.SYMBOLS`)."""
 
     gx: int
     gy: int
@@ -31,6 +35,10 @@ class Glyphs(NamedTuple):
 
     def char(self, code: int) -> str:
         return chr(0x2800 + code) if self.braille else _ASCII[code]
+
+    def text(self, s: str) -> str:
+        """``s`` as this terminal can show it: unchanged, or with every symbol made ASCII."""
+        return s if self.braille else to_ascii(s)
 
 
 BRAILLE = Glyphs(2, 4, True)
@@ -63,7 +71,7 @@ def y_range(layers: list[Buckets], log: bool) -> tuple[float, float] | None:
         return None
     if hi - lo < 1e-12 * max(1.0, abs(hi)):
         pad = abs(hi) * 0.05 or 1.0
-        lo, hi = lo - pad, hi + pad
+        lo, hi = max(lo - pad, -_FMAX), min(hi + pad, _FMAX)  # room, but never an infinite range
     return lo, hi
 
 
@@ -91,7 +99,7 @@ def spans(b: Buckets, ncols: int, log: bool) -> tuple[np.ndarray, np.ndarray]:
         j, m = vc[p], vc[p + 1]
         ok &= (cum[m + 1] - cum[j]) == 0
         frac = ((bounds - 0.5) - j) / np.maximum(m - j, 1)
-        val = L[p] + (F[p + 1] - L[p]) * frac
+        val = L[p] * (1 - frac) + F[p + 1] * frac  # never F - L: it overflows for values near ±1.8e308
         val = np.where(ok, val, np.nan)
         # boundary b touches columns b-1 and b
         lo[:-1] = np.fmin(lo[:-1], val)
@@ -104,15 +112,27 @@ def spans(b: Buckets, ncols: int, log: bool) -> tuple[np.ndarray, np.ndarray]:
 def raster(b: Buckets, ncols: int, nrows: int, yr: tuple[float, float], log: bool) -> np.ndarray:
     """Boolean dot grid (nrows x ncols, row 0 at the top) of one series' column aggregates."""
     lo, hi = spans(b, ncols, log)
-    ylo, yhi = yr
+    # Halved values: yhi - ylo overflows to inf when the range spans most of the float64 range.
+    ylo, yhi = yr[0] * 0.5, yr[1] * 0.5
     scale = (nrows - 1) / (yhi - ylo)
     has = np.isfinite(lo) & np.isfinite(hi)
-    top = np.where(has, np.rint((yhi - np.where(has, hi, ylo)) * scale), nrows)
-    bot = np.where(has, np.rint((yhi - np.where(has, lo, ylo)) * scale), -1)
+    top = np.where(has, np.rint((yhi - np.where(has, hi, yr[0]) * 0.5) * scale), nrows)
+    bot = np.where(has, np.rint((yhi - np.where(has, lo, yr[0]) * 0.5) * scale), -1)
     top = np.clip(top, 0, nrows)
     bot = np.clip(bot, -1, nrows - 1)
     r = np.arange(nrows)[:, None]
     return (r >= top[None, :]) & (r <= bot[None, :])
+
+
+def dash(grid: np.ndarray, pattern: str, gx: int) -> np.ndarray:
+    """The dot grid with the columns of a line pattern cleared: ``dashed`` keeps 2 cells of every 4,
+    ``dotted`` 1 dot column of every 3 cells; ``solid`` is returned unchanged. ``gx`` is the number
+    of dot columns per cell."""
+    if pattern == "solid" or grid.size == 0:
+        return grid
+    col = np.arange(grid.shape[1]) // gx  # cell of each dot column
+    keep = (col % 4 < 2) if pattern == "dashed" else ((col % 3 == 0) & (np.arange(grid.shape[1]) % gx == 0))
+    return grid & keep[None, :]
 
 
 def pack(grid: np.ndarray, glyphs: Glyphs) -> np.ndarray:
@@ -153,23 +173,55 @@ def fmt_num(v: float) -> str:
     return f"{v:.4g}"
 
 
-def fmt_axis(v: float) -> str:
-    """Axis label of at most 8 characters: 4 significant digits, k/M/G/T suffixes, else 1 decimal
-    in scientific notation."""
+_SUFFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"))
+
+
+def _sci(v: float, digits: int) -> str:
+    """Scientific notation without ``+`` or exponent padding: ``1.24e19``, ``-1.7e308``, ``2.5e-9``."""
+    m, e = f"{v:.{digits - 1}e}".split("e")
+    if "." in m:
+        m = m.rstrip("0").rstrip(".")
+    return f"{m}e{int(e)}"
+
+
+def fmt_axis(v: float, width: int = 8) -> str:
+    """Axis label of at most ``width`` (>= 7) characters for any float64: up to 4 significant digits,
+    k/M/G/T suffixes from 10**4 to 10**15, else compact scientific notation (:func:`_sci`)."""
     if not math.isfinite(v):
-        return fmt_num(v)
-    a = abs(v)
-    if 1e4 <= a < 1e15:
-        for div, suf in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
-            if a >= div:
-                return f"{v / div:.3g}{suf}"
-    if a != 0 and a < 1e-3:
-        return f"{v:.1e}"
-    return f"{v:.4g}"
+        return "NaN" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v == 0:
+        return "0"
+    for digits in (4, 3, 2, 1):
+        r = float(f"{v:.{digits}g}")  # classify the value as it will read once rounded
+        a = abs(r)
+        if 1e-3 <= a < 1e4:
+            s = f"{v:.{digits}g}"
+        elif 1e4 <= a < 1e15:
+            div, suf = next(p for p in _SUFFIXES if a >= p[0])
+            s = f"{v / div:.{min(digits, 3)}g}{suf}"
+        else:
+            s = _sci(v, digits)
+        if "e+" not in s and len(s) <= width:
+            return s
+    return _sci(v, 1)
 
 
-def fmt_x(v: float, mode: str) -> str:
-    """Label of an x position: steps as integers (k/M), times as durations or UTC clock times."""
+def tick_values(lo: float, hi: float, rows: int) -> dict[int, float]:
+    """Values labelled on a y axis of ``rows`` text rows spanning [lo, hi] (row 0 at the top): the
+    top, the bottom and, from 5 rows, the middle. A value within a millionth of the range of zero
+    is 0 (so about -1..1 reads 0 in the middle, not -2.7e-09)."""
+    if rows <= 1:
+        return {0: hi}
+    picks = {0: hi, rows - 1: lo}
+    if rows >= 5:
+        picks[(rows - 1) // 2] = hi * 0.5 + lo * 0.5  # never hi + lo: it overflows near ±1.8e308
+    near = 2e-6 * (hi * 0.5 - lo * 0.5)  # a millionth of hi - lo, which itself may overflow
+    return {r: (0.0 if abs(v) <= near else v) for r, v in picks.items()}
+
+
+def fmt_x(v: float, mode: str, span: float = 0.0) -> str:
+    """Label of an x position: steps as integers (k/M), relative times as durations, wall times as
+    local clock times (with the date when the window ``span``, in seconds, is a day or more)."""
     if not math.isfinite(v):
         return ""
     if mode == "step":
@@ -189,5 +241,19 @@ def fmt_x(v: float, mode: str) -> str:
     if mode == "time":
         import time as _t
 
-        return _t.strftime("%H:%M:%S", _t.gmtime(v))
+        try:
+            lt = _t.localtime(v)
+        except (OverflowError, OSError, ValueError):
+            return fmt_num(v)
+        return _t.strftime("%m-%d %H:%M" if span >= 86400 else "%H:%M:%S", lt)
     return fmt_num(v)
+
+
+def fmt_when(v: float) -> str:
+    """A wall time for the value readout: local date, time and zone (``2026-07-25 17:59:03 JST``)."""
+    import time as _t
+
+    try:
+        return _t.strftime("%Y-%m-%d %H:%M:%S %Z", _t.localtime(v))
+    except (OverflowError, OSError, ValueError):
+        return fmt_num(v)

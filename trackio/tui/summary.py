@@ -13,6 +13,7 @@ from ..store.paths import canon, data_dir
 from ..store.reader import ProjectNotFound, ProjectUnreadable, list_projects, open_project
 from ..store.runs import project_runs
 from ..store.series import max_id, read_alerts, read_run
+from .text import ago
 
 
 def _num(v: float) -> str:
@@ -65,9 +66,11 @@ def print_summary(project: str | None, run: str | None, directory: Path | None, 
             last_step = int(block.steps.max()) if block.steps.size else None
             age = now - float(block.times[-1]) if block.times.size and math.isfinite(block.times[-1]) else None
             out.write(f"\nRun: {r.name}  [{r.status}]  step {last_step if last_step is not None else '-'}"
-                      f"  rows {block.ids.size}" + (f"  updated {int(age)}s ago" if age is not None else "") + "\n")
+                      f"  rows {block.ids.size}" + (f"  updated {ago(age)} ago" if age is not None else "") + "\n")
             if not block.columns:
                 out.write("  (no numeric metrics)\n")
+            for k, text in sorted((block.texts or {}).items()):
+                out.write(f"  {k}  text: {text}\n")
             width = max((len(k) for k in block.columns), default=0)
             for k in sorted(block.columns):
                 y = block.columns[k].y

@@ -25,10 +25,11 @@ class HelpScreen(ModalScreen):
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
         table.add_column(style="bold #ff8700", no_wrap=True)
         table.add_column()
+        g = self.app.glyphs
         for keys, text in help_rows():
-            table.add_row(keys, text)
+            table.add_row(g.text(keys), g.text(text))
         with VerticalScroll() as v:
-            v.border_title = "trackio · keys"
+            v.border_title = g.text("trackio · keys")
             v.border_subtitle = "mouse: click a chart to focus it, wheel to zoom, click a run to show/hide it"
             yield Static(table)
 

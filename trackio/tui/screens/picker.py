@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...store.reader import list_projects
 from ..keymap import bindings
 
 
@@ -39,7 +41,8 @@ class MetricPicker(ModalScreen):
 
 
 class ProjectPicker(Screen):
-    """Lists the projects of the data directory; Enter opens one."""
+    """Lists the projects of the data directory, live (a project created meanwhile appears); Enter
+    opens one, Esc goes back to the project that was open."""
 
     BINDINGS = bindings("picker")
 
@@ -48,19 +51,49 @@ class ProjectPicker(Screen):
         self.projects = projects
 
     def compose(self) -> ComposeResult:
-        yield Static(f" trackio · {len(self.projects)} project(s) in {self.app.directory_label}", id="header")
-        if self.projects:
-            ol = OptionList(*[Option(p, id=str(i)) for i, p in enumerate(self.projects)], id="projects")
-            ol.border_title = "Choose a project (Enter)"
-            yield ol
-        else:
-            yield Static("No trackio projects found here. Log one with trackio.init(...) / trackio.log(...).",
-                         id="empty")
+        yield Static("", id="header")
+        ol = OptionList(id="projects")
+        ol.border_title = "Choose a project (Enter)"
+        yield ol
+        yield Static("No trackio projects found here yet. Log one with trackio.init(...) / trackio.log(...); "
+                     "it appears here.", id="empty")
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._show(self.projects, force=True)
+        self.set_interval(self.app.interval, self._scan)
+
+    @work(thread=True, exclusive=True, group="projects", exit_on_error=False)
+    def _scan(self) -> None:
+        """List the data directory in a worker thread (never on the UI thread after start-up)."""
+        found = list_projects(self.app.directory)
+        self.app.call_from_thread(self._show, found)
+
+    def _show(self, projects: list[str], force: bool = False) -> None:
+        if projects == self.projects and not force:
+            return
+        try:
+            ol = self.query_one("#projects", OptionList)
+        except NoMatches:  # opened while the app quits (q then o): nothing to show
+            return
+        current = self.projects[ol.highlighted] if ol.highlighted is not None and ol.highlighted < len(self.projects) else None
+        self.projects = projects
+        ol.clear_options()
+        ol.add_options([Option(self.app.glyphs.text(p), id=str(i)) for i, p in enumerate(projects)])
+        if projects:
+            ol.highlighted = projects.index(current) if current in projects else 0
+        ol.display = bool(projects)
+        self.query_one("#empty").display = not projects
+        self.query_one("#header", Static).update(self.app.glyphs.text(
+            f" trackio · {len(projects)} project(s) in {self.app.directory_label}"))
+        if projects and not ol.has_focus:
+            ol.focus()
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         self.app.open_project(self.projects[int(event.option.id)])
 
     def action_back(self) -> None:
-        pass
+        last = self.app.last_project
+        if last is not None and last in self.projects:
+            self.app.open_project(last)

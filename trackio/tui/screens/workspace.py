@@ -6,7 +6,7 @@ import re
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.events import Resize
 from textual.screen import Screen
 from textual.widgets import Footer, Input, OptionList, Static
@@ -17,11 +17,13 @@ from ..loader import Loader
 from ..messages import LoadFailed, Polled, RunLoaded
 from ..model import Project, View
 from ..widgets.grid import ChartGrid
-from ..widgets.panes import AlertsList, HeaderBar, Overview, RunsList
+from ..widgets.panes import AlertsList, HeaderBar, Overview, RunsList, local_zone
 from .actions import ChartActions
 
 MIN_W, MIN_H = 60, 15  # below this the workspace shows a message instead of squeezed charts
 LEFT_AT, RIGHT_AT = 100, 130  # widths from which the sidebars show by default
+SIDEBAR = {"left": 30, "right": 38}  # widths (app.tcss)
+GRID_MIN = 40  # the charts keep at least this many columns: sidebars give way first
 
 
 class WorkspaceScreen(ChartActions, Screen):
@@ -34,9 +36,11 @@ class WorkspaceScreen(ChartActions, Screen):
         self.project = Project(project)
         self.view = View()
         self.want_run = focus_run
+        self.only_run: str | None = None  # id of the --run run: runs other than it start hidden
         self.loader: Loader | None = None
         self.left_pref: bool | None = None
         self.right_pref: bool | None = None
+        self.last_side = "left"  # the sidebar toggled last keeps its place when both do not fit
         self.error = ""
 
     # -- layout ----------------------------------------------------------------------------------
@@ -48,10 +52,12 @@ class WorkspaceScreen(ChartActions, Screen):
                 yield RunsList(unicode=app.glyphs.braille, id="runs")
             yield ChartGrid(self.project, self.view, app.glyphs, id="grid")
             with Vertical(id="right"):
-                yield Overview(id="overview")
+                with VerticalScroll(id="overview-box") as box:
+                    box.border_title = "Overview"
+                    yield Overview(id="overview")
                 yield AlertsList(id="alerts")
         yield Static("", id="readout")
-        yield Input(placeholder="metric regex (Enter: apply, Esc: cancel)", id="filter")
+        yield Input(placeholder=app.glyphs.text("metric regex (Enter: apply, Esc: cancel)"), id="filter")
         yield Static(f"Terminal too small: needs at least {MIN_W}x{MIN_H}.", id="too-small")
         yield Footer()
 
@@ -78,10 +84,17 @@ class WorkspaceScreen(ChartActions, Screen):
         tiny = w < MIN_W or h < MIN_H
         self.query_one("#main").display = not tiny
         self.query_one("#too-small").display = tiny
-        left = self.left_pref if self.left_pref is not None else w >= LEFT_AT
-        right = self.right_pref if self.right_pref is not None else w >= RIGHT_AT
-        self.query_one("#left").display = left
-        self.query_one("#right").display = right
+        show = {"left": self.left_pref if self.left_pref is not None else w >= LEFT_AT,
+                "right": self.right_pref if self.right_pref is not None else w >= RIGHT_AT}
+        # Charts never squeeze to nothing: the sidebar not toggled last gives way, then the other.
+        for side in ("right", "left") if self.last_side == "left" else ("left", "right"):
+            if w - sum(SIDEBAR[k] for k, v in show.items() if v) >= GRID_MIN:
+                break
+            show[side] = False
+        for side, shown in show.items():
+            node = self.query_one(f"#{side}")
+            if node.display != shown:
+                node.display = shown
 
     # -- data ------------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="loader", exit_on_error=False)
@@ -99,7 +112,10 @@ class WorkspaceScreen(ChartActions, Screen):
     def apply_delta(self, d: Delta, first: bool = False) -> None:
         """Merge one poll into the model (UI thread; O(new rows))."""
         p = self.project
+        before = set(p.runs)
         p.sync_runs(d.runs)
+        if self.only_run is not None:  # --run: runs that appear later start hidden too
+            p.hidden.update(set(p.runs) - before - {self.only_run})
         for rid, cfg in d.configs.items():
             if rid in p.runs:
                 p.runs[rid].config = cfg
@@ -141,20 +157,15 @@ class WorkspaceScreen(ChartActions, Screen):
         runs = self.query_one(RunsList)
         runs.update_runs(self.project, now)
         if self.want_run is not None and self.project.runs:
-            for i, rid in enumerate(runs.run_ids):
-                r = self.project.runs[rid]
-                if self.want_run in (r.name, r.id):
-                    runs.highlighted = i
-                    break
-            else:
-                self.notify(f"Run '{self.want_run}' not found in project '{self.project.name}'.",
-                            severity="warning", timeout=10)
+            self._show_only(self.want_run, runs)
             self.want_run = None
+            runs.update_runs(self.project, now)
         self.grid.focus_run = runs.current
         self.query_one(Overview).show_run(self.project.runs.get(runs.current) if runs.current else None,
                                           self.grid.system)
         self.query_one(AlertsList).update_alerts(self.project.alerts, now)
-        self.query_one(HeaderBar).show(self.project, self.new_alerts(), now, self.error or self._note())
+        self.query_one(HeaderBar).show(self.project, self.new_alerts(), now, self.error or self._note(),
+                                       self.status_text)
         if self.grid.page_names() != [c.metric for c in self.grid.charts if c.metric]:
             self.grid.assign()
         self.grid.redraw_changed()
@@ -170,12 +181,34 @@ class WorkspaceScreen(ChartActions, Screen):
         if g.pages() > 1:
             bits.append(f"page {g.page + 1}/{g.pages()}")
         if self.view.xmode != "step":
-            bits.append("x: " + {"rel": "relative time", "time": "wall time"}.get(self.view.xmode, self.view.xmode[7:]))
+            bits.append("x: " + {"rel": "relative time", "time": f"wall time ({local_zone()})"}.get(
+                self.view.xmode, self.view.xmode[7:]))
+        if self.view.alpha > 0:
+            bits.append(f"EMA {self.view.alpha:g}")
         if not g.system and any(r.system for r in self.project.runs.values()):
             bits.append("m: system metrics")
         if not self.grid.names() and self.project.runs:
-            bits.append("no metrics match" if g.pattern else "no metrics yet")
+            if g.pattern:
+                bits.append("no metrics match")
+            elif any(r.texts for r in self.project.runs.values()):
+                bits.append("only text values so far (see the overview)")
+            else:
+                bits.append("no metrics yet")
         return " · ".join(bits)
+
+    def _show_only(self, wanted: str, runs: RunsList) -> None:
+        """``--run``: show only that run (id, or name: the newest run of that name); the others are
+        hidden, listed greyed in the runs sidebar, and Space shows them again."""
+        match = [r for r in self.project.ordered() if r.id == wanted] or \
+            [r for r in self.project.ordered() if r.name == wanted][-1:]
+        if not match:
+            self.notify(f"Run '{wanted}' not found in project '{self.project.name}'.",
+                        severity="warning", timeout=10)
+            return
+        keep = match[0].id
+        self.only_run = keep
+        self.project.hidden.update(rid for rid in self.project.runs if rid != keep)
+        runs.highlighted = runs.run_ids.index(keep) if keep in runs.run_ids else runs.highlighted
 
     # -- events ----------------------------------------------------------------------------------
     @on(OptionList.OptionHighlighted, "#runs")
@@ -243,13 +276,22 @@ class WorkspaceScreen(ChartActions, Screen):
             return
         if self.view.anchor is not None or self.view.zoom is not None:
             self.action_zoom_reset()
+            return
+        self.action_projects()
+
+    def action_projects(self) -> None:
+        """Leave this project for the project list (Esc there comes back)."""
+        self.app.show_projects()
 
     def action_toggle_run(self) -> None:
         rid = self.query_one(RunsList).current
         if rid is None:
             return
         self.project.hidden.symmetric_difference_update({rid})
-        self.refresh_all()
+        run = self.project.runs[rid]
+        verb = "Hid" if rid in self.project.hidden else "Showing"
+        hint = "" if self.query_one("#left").display else " ([: runs list)"
+        self.flash(f"{verb} run '{run.name}'{hint}")
 
     def action_system(self) -> None:
         self.grid.system = not self.grid.system
@@ -302,11 +344,16 @@ class WorkspaceScreen(ChartActions, Screen):
 
     def action_sidebar(self, side: str) -> None:
         node = self.query_one(f"#{side}")
+        want = not node.display
         if side == "left":
-            self.left_pref = not node.display
+            self.left_pref = want
         else:
-            self.right_pref = not node.display
+            self.right_pref = want
+        self.last_side = side
         self._apply_size(self.app.size.width, self.app.size.height)
+        if want and not node.display:
+            name = "runs" if side == "left" else "overview/alerts"
+            self.flash(f"Too narrow for the {name} sidebar (needs {SIDEBAR[side] + GRID_MIN} columns)")
 
     def current_chart(self):
         return self.grid.focused

@@ -13,13 +13,22 @@ from textual import events
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ..colors import AXIS, run_dim_style, run_style
-from ..layers import layer, series_of, value_at, window, x_bounds
+from ..colors import AXIS, run_dim_style, run_pattern, run_style
+from ..layers import layer, series_of, window, x_bounds
 from ..model import Project, View
-from ..render import BRAILLE, Glyphs, compose, fmt_axis, fmt_x, pack, raster, y_range
-
+from ..render import (BRAILLE, Glyphs, compose, dash, fmt_axis, fmt_x, pack, raster, tick_values,
+                      y_range)
 
 GUTTER = 9  # y labels (8 characters) and the axis line
+BLANK = Style()  # every segment carries a style: Textual's NO_COLOR filter cannot take None
+CURSOR = Style(bgcolor="grey23", reverse=False)
+
+
+def axis_mode(view: View, system: bool) -> str:
+    """How x labels are written: ``step``, ``rel``, ``time`` or ``num`` (a metric as x axis)."""
+    if view.xmode.startswith("metric:"):
+        return "num"
+    return "time" if system and view.xmode == "step" else view.xmode
 
 
 class Chart(Widget):
@@ -27,7 +36,8 @@ class Chart(Widget):
 
     DEFAULT_CSS = """
     Chart { border: round $panel-lighten-2; height: 1fr; width: 1fr; border-title-color: $text; }
-    Chart.-focused { border: round $accent; border-title-style: bold; }
+    Chart.-focused { border: round $accent 40%; border-title-style: bold; }
+    ChartGrid:focus > Chart.-focused, Chart.-full { border: round $accent; }
     """
 
     def __init__(self, project: Project, view: View, metric: str = "", system: bool = False,
@@ -42,13 +52,14 @@ class Chart(Widget):
         self.cursor: float | None = None  # inspected x (axis units), or None
         self._key = None
         self._strips: list[Strip] = []
-        self.readout: list[tuple[str, int, float]] = []  # (run name, run index, value) at the cursor
+        self.sync_titles()
 
     # -- data ------------------------------------------------------------------------------------
     def set_metric(self, metric: str, system: bool = False) -> None:
         if (metric, system) != (self.metric, self.system):
             self.metric, self.system = metric, system
             self.cursor = None
+            self.sync_titles()
             self.refresh()
 
     def key(self) -> tuple:
@@ -56,7 +67,7 @@ class Chart(Widget):
         vers = tuple((r.id, getattr(series_of(r, self.metric, self.system), "version", -1), r.exact) for r in runs)
         v = self.view
         return (self.metric, self.system, vers, v.xmode, v.alpha, v.zoom, v.anchor, self.metric in v.logy,
-                self.size, self.focus_run, self.cursor, self.has_class("-focused"))
+                self.size, self.focus_run, self.cursor)
 
     def changed(self) -> bool:
         """True when the cached drawing is stale (new data or settings); the grid refreshes then."""
@@ -74,68 +85,78 @@ class Chart(Widget):
             self._strips, self._key = self._draw(), self.key()
         if y < len(self._strips):
             return self._strips[y]
-        return Strip.blank(self.size.width)
+        return Strip.blank(self.size.width, BLANK)
 
     # -- drawing ---------------------------------------------------------------------------------
     def sync_titles(self) -> None:
         """Set the border title (metric) and subtitle (log, smoothing, zoom, preview flags).
 
-        Called before a refresh, never from ``render_line``: changing widget state while rendering
-        would show one frame late."""
-        self.border_title = self.metric or ""
+        Called whenever the metric or the view changes, never from ``render_line``: changing widget
+        state while rendering would show one frame late."""
         flags = []
         if self.metric in self.view.logy:
             flags.append("log")
+            if any((s := series_of(r, self.metric, self.system)) is not None and s.lo <= 0
+                   for r in self.project.visible()):
+                flags.append("≤0 hidden")
         if self.view.alpha > 0:
             flags.append(f"ema {self.view.alpha:g}")
         if self.view.zoom is not None:
             flags.append("zoom")
         if any(not r.exact for r in self.project.visible()):
             flags.append("≈")
-        self.border_subtitle = " ".join(flags)
+        title, sub = self.glyphs.text(self.metric or ""), self.glyphs.text(" ".join(flags))
+        if self.border_title != title:
+            self.border_title = title
+        if self.border_subtitle != sub:
+            self.border_subtitle = sub
+
+    def _message(self, text: str, w: int, h: int) -> list[Strip]:
+        lines = [Strip([Segment(self.glyphs.text(text).center(w)[:w], AXIS)], w)]
+        return lines + [Strip.blank(w, BLANK)] * (h - 1)
 
     def _draw(self) -> list[Strip]:
         w, h = self.size.width, self.size.height
         if w < 8 or h < 3 or not self.metric:
-            return []
+            return [Strip.blank(w, BLANK)] * h
         runs = self.project.visible()
         bounds = x_bounds(runs, self.metric, self.view, self.system)
         if bounds is None:
-            return [Strip([Segment("no data".center(w)[:w], AXIS)])] + [Strip.blank(w)] * (h - 1)
+            return self._message("no data", w, h)
         xr = window(bounds, self.view)
         log = self.metric in self.view.logy
-        # First pass with a provisional gutter to learn the y range, then lay out the axes.
         gutter = GUTTER
         pc, pr = max(1, w - gutter), max(1, h - 1)
-        ncols, nrows = pc * self.glyphs.gx, pr * self.glyphs.gy
+        g = self.glyphs
+        ncols, nrows = pc * g.gx, pr * g.gy
         order = sorted(runs, key=lambda r: (r.id == self.focus_run, r.index))
-        layers, styles = [], []
-        smooth = self.view.alpha > 0
-        for r in order:
-            if smooth:
+        layers, styles, patterns = [], [], []
+        if self.view.alpha > 0:  # raw curves dimmed behind the smoothed ones
+            for r in order:
                 layers.append(layer(r, self.metric, self.view, xr, ncols, self.system, alpha=0.0))
                 styles.append(run_dim_style(r.index))
+                patterns.append(run_pattern(r.index))
         for r in order:
             layers.append(layer(r, self.metric, self.view, xr, ncols, self.system))
             styles.append(run_style(r.index))
+            patterns.append(run_pattern(r.index))
         yr = y_range(layers, log)
         if yr is None:
-            return [Strip([Segment("no finite values".center(w)[:w], AXIS)])] + [Strip.blank(w)] * (h - 1)
-        codes = [pack(raster(b, ncols, nrows, yr, log), self.glyphs) for b in layers]
+            if log and y_range(layers, False) is not None:
+                return self._message("no positive values for a log scale (y: linear)", w, h)
+            return self._message("no finite values", w, h)
+        codes = [pack(dash(raster(b, ncols, nrows, yr, log), pat, g.gx), g) for b, pat in zip(layers, patterns)]
         cell, owner = compose(codes)
         labels = self._ylabels(yr, pr, log)
         cur_col = None
-        self.readout = []
         if self.cursor is not None and xr[1] > xr[0]:
             cur_col = int((self.cursor - xr[0]) / (xr[1] - xr[0]) * pc)
             cur_col = min(max(cur_col, 0), pc - 1)
-            for r in order:
-                hit = value_at(r, self.metric, self.view, self.cursor, self.system)
-                if hit is not None:
-                    self.readout.append((r.name, r.index, hit[1]))
+        tick, axis = g.text("┤"), g.text("│")
         strips = []
         for row in range(pr):
-            segs = [Segment(labels[row].rjust(gutter - 1)[: gutter - 1] + "┤" if labels[row] else " " * (gutter - 1) + "│", AXIS)]
+            label = labels[row]
+            segs = [Segment(label.rjust(gutter - 1)[: gutter - 1] + tick if label else " " * (gutter - 1) + axis, AXIS)]
             segs.extend(self._row_segments(cell[row], owner[row], styles, cur_col))
             strips.append(Strip(segs, w))
         strips.append(Strip([Segment(self._xaxis(xr, pc, gutter, w), AXIS)], w))
@@ -144,49 +165,39 @@ class Chart(Widget):
     def _row_segments(self, codes, owners, styles, cur_col) -> list[Segment]:
         segs: list[Segment] = []
         g = self.glyphs
+        empty = g.char(0) if g.braille else " "
         run_text: list[str] = []
         run_owner = None
-        blank = Style()
-        cursor_style = Style(bgcolor="grey23")
         for c, (code, o) in enumerate(zip(codes.tolist(), owners.tolist())):
             if c == cur_col:
                 if run_text:
-                    segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else blank))
+                    segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else BLANK))
                     run_text = []
-                st = (styles[o] if o >= 0 else blank) + cursor_style
-                segs.append(Segment(g.char(code) if code else "│", st))
+                st = (styles[o] if o >= 0 else BLANK) + CURSOR
+                segs.append(Segment(g.char(code) if code else g.text("│"), st))
                 run_owner = None
                 continue
             if o != run_owner and run_text:
-                segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else blank))
+                segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else BLANK))
                 run_text = []
             run_owner = o
-            run_text.append(g.char(code) if code else (g.char(0) if g.braille else " "))
+            run_text.append(g.char(code) if code else empty)
         if run_text:
-            segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else blank))
+            segs.append(Segment("".join(run_text), styles[run_owner] if run_owner >= 0 else BLANK))
         return segs
 
     def _ylabels(self, yr, pr, log) -> list[str]:
         labels = [""] * pr
-        lo, hi = yr
-        if pr == 1:
-            labels[0] = fmt_axis(10 ** hi if log else hi)
-            return labels
-        picks = {0: hi, pr - 1: lo}
-        if pr >= 5:
-            picks[(pr - 1) // 2] = (hi + lo) / 2
-        for row, v in picks.items():
+        for row, v in tick_values(yr[0], yr[1], pr).items():
             labels[row] = fmt_axis(10 ** v if log else v)
         return labels
 
     def _xaxis(self, xr, pc, gutter, w) -> str:
-        mode = "step" if self.view.xmode == "step" else ("rel" if self.view.xmode == "rel" else
-                                                            ("time" if self.view.xmode == "time" else "num"))
-        if self.system and mode == "step":
-            mode = "time"
-        left, right = fmt_x(xr[0], mode), fmt_x(xr[1], mode)
+        mode = axis_mode(self.view, self.system)
+        span = xr[1] - xr[0]
+        left, right = fmt_x(xr[0], mode, span), fmt_x(xr[1], mode, span)
         line = [" "] * w
-        line[gutter - 1] = "└"
+        line[gutter - 1] = self.glyphs.text("└")
         for i, ch in enumerate(left):
             if gutter + i < w:
                 line[gutter + i] = ch
@@ -195,9 +206,9 @@ class Chart(Widget):
             if p >= gutter + len(left) + 1:
                 line[p] = ch
         if pc > 30:
-            mid = fmt_x((xr[0] + xr[1]) / 2, mode)
+            mid = fmt_x(xr[0] * 0.5 + xr[1] * 0.5, mode, span)
             start = gutter + pc // 2 - len(mid) // 2
-            if start > gutter + len(left) + 1 and start + len(mid) < w - len(right) - 1:
+            if mid not in (left, right) and start > gutter + len(left) + 1 and start + len(mid) < w - len(right) - 1:
                 line[start:start + len(mid)] = list(mid)
         return "".join(line)[:w]
 
@@ -206,8 +217,8 @@ class Chart(Widget):
         """Click: focus this chart (in a grid); while inspecting, move the cursor under the pointer."""
         grid = self.parent
         if hasattr(grid, "charts") and self in grid.charts:
-            grid.focus_index = grid.charts.index(self)
-            grid.assign()
+            grid.focus_at(grid.charts.index(self))
+            grid.focus()
         offset = event.get_content_offset(self)
         if self.cursor is not None and offset is not None:
             x = self.x_at(offset.x)
@@ -228,8 +239,7 @@ class Chart(Widget):
         if zoom is not None and self.metric:
             grid = self.parent
             if hasattr(grid, "charts") and self in grid.charts and grid.focused is not self:
-                grid.focus_index = grid.charts.index(self)
-                grid.assign()
+                grid.focus_at(grid.charts.index(self))
             zoom(factor)
 
     def x_at(self, col: int) -> float | None:
