@@ -12,6 +12,7 @@ from .alerts import AlertLevel, alert_line, invalid_level_text, parse_level, ran
 from .config import Config
 from .console import say
 from .store import ALERT, METRIC, SYSTEM
+from .store.writer import BACKLOG as _BACKLOG
 from .values import check_step, process_metrics
 
 _INT64_MAX = 2**63 - 1
@@ -138,6 +139,8 @@ class Run:
                     self._start_child_writer()
                     q = self._queue
                 q.append((METRIC, t, s, row))
+                if len(q) == _BACKLOG:  # rows pour in: start writing now, not at the next tick
+                    self._writer.wake()
                 if s >= self._next:
                     # The implicit step never leaves the signed 64-bit range: after 2**63 - 1 it repeats.
                     self._next = s + 1 if s < _INT64_MAX else s

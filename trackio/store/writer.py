@@ -31,7 +31,7 @@ from .timefmt import format_us, now_ts
 FLUSH_INTERVAL = 0.1  # seconds between wake-ups; the contract's bound is 0.25 s
 HEARTBEAT_INTERVAL = 5.0  # seconds
 BACKLOG = 2000  # queued items at which stage 1 prepares again at once instead of sleeping
-MAX_BATCH = 20000  # metric rows per prepared batch, so serialisation and commits interleave
+MAX_BATCH = 5000  # metric rows per prepared batch, so serialisation and commits interleave
 BUSY_SLICE = 0.25  # seconds SQLite itself waits on a lock before we retry (and let a fork through)
 
 _encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
@@ -54,6 +54,7 @@ FROM (SELECT json_extract(value, '$[1]') AS us, json_extract(value, '$[1]') / 10
              json_extract(value, '$[2]') AS step, json_extract(value, '$[3]') AS metrics
       FROM json_each(?3))
 """
+ENCODE_SLICE = 1000  # metric rows per call of the JSON encoder (about 1-2 ms of GIL each)
 MAX_SPAN = 3600  # seconds covered by a batch's prefix table (19 bytes a second)
 _INSERT_SYSTEM = "INSERT INTO system_metrics (run_id, timestamp, run_name, metrics) VALUES (?,?,?,?)"
 _INSERT_ALERT = ("INSERT INTO alerts (run_id, timestamp, run_name, title, text, level, step, alert_id) "
@@ -119,6 +120,10 @@ class Writer:
                                                daemon=True)
         self._prepare_thread.start()
         self._commit_thread.start()
+
+    def wake(self) -> None:
+        """Ask stage 1 to drain now (``log()`` calls this when a backlog of :data:`BACKLOG` builds)."""
+        self._wake.set()
 
     def mark_config_saved(self, version: int) -> None:
         """Record that the config at ``version`` is already stored (written by ``init``)."""
@@ -407,7 +412,10 @@ def _items_json(items: list) -> str:
     """One JSON array text of the queue items, valid UTF-8 (rows with a lone surrogate get
     backslash-u escapes, the others keep their text)."""
     try:
-        text = _encode(items)
+        # Encoded in slices: the C encoder holds the GIL for a whole call, and between slices the
+        # commit thread (back from SQLite) and the training loop get their turn.
+        parts = [_encode(items[i:i + ENCODE_SLICE])[1:-1] for i in range(0, len(items), ENCODE_SLICE)]
+        text = "[" + ",".join(parts) + "]"
         text.encode("utf-8")
         return text
     except (TypeError, ValueError, UnicodeEncodeError):
