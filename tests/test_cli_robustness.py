@@ -95,3 +95,28 @@ def test_listing_projects_leaves_no_wal_or_shm_files(finished, tmp_path):
     assert r.rc == 0 and r.json() == {"projects": ["keys"]}
     assert "junk.db" in r.err and "not a SQLite database" in r.err  # still checked through SQLite
     assert sorted(p.name for p in d.iterdir()) == ["junk.db", "keys.db"]
+
+
+# ------------------------------------------------------------------ 11. invalid UTF-8 in a TEXT column
+
+def test_invalid_utf8_text_reads_with_replacement_characters(finished, tmp_path):
+    d = _copy(finished, tmp_path / "data")
+    conn = sqlite3.connect(d / "keys.db")
+    conn.execute("UPDATE runs SET name = CAST(x'72ff31' AS TEXT)")  # r, an invalid byte, 1
+    conn.execute("UPDATE metrics SET run_name = CAST(x'72ff31' AS TEXT)")
+    conn.execute("""UPDATE metrics SET metrics = CAST(x'7b2278223a2261ff227d' AS TEXT) WHERE step = 2""")  # {"x":"a\xff"}
+    conn.execute("UPDATE alerts SET title = CAST(x'43ff' AS TEXT)")
+    conn.commit()
+    conn.close()
+    run_id = cli("query", "project", "--project", "keys", "--sql", "select id from runs", "--json",
+                 data_dir=d).json()["rows"][0]["id"]
+    r = cli("list", "runs", "--project", "keys", "--json", data_dir=d)
+    assert r.rc == 0 and r.json()["runs"] == ["r\ufffd1"], r.err
+    r = cli("get", "metric", "--project", "keys", "--run", run_id, "--metric", "x", "--json", data_dir=d)
+    assert r.rc == 0 and [v["value"] for v in r.json()["values"]] == [0, 1, "a\ufffd", 3, 4], r.err
+    for args in (["get", "project", "--project", "keys"], ["get", "run", "--project", "keys", "--run", run_id],
+                 ["list", "alerts", "--project", "keys", "--json"],
+                 ["get", "snapshot", "--project", "keys", "--run", run_id, "--step", "2"],
+                 ["query", "project", "--project", "keys", "--sql", "select run_name, metrics from metrics"]):
+        r = cli(*args, data_dir=d)
+        assert r.rc == 0 and "\ufffd" in r.out, (args, r.err)

@@ -16,8 +16,8 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ..store.paths import canon, data_dir
-from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, project_runs,
-                            resolve_run)
+from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, lenient_text,
+                            project_runs, resolve_run)
 from ..store.timefmt import parse_ts
 
 
@@ -135,7 +135,8 @@ def data_directory(space: str | None, token: str | None) -> Path:
 
 @contextmanager
 def open_project(project: str, directory: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the project's file, closed on exit.
+    """A read-only connection to the project's file, closed on exit. Text that is not valid UTF-8
+    reads with U+FFFD in place of the bad bytes (one bad value must not hide the whole project).
 
     Raises CliError ``Project 'P' not found.`` or ``Could not read project 'P': <file>: <reason>``
     (also for a file that turns out to be corrupt while being read).
@@ -144,7 +145,7 @@ def open_project(project: str, directory: Path) -> Iterator[sqlite3.Connection]:
     if not path.is_file():
         raise CliError(f"Project '{project}' not found.")
     try:
-        conn = connect_reader(path)
+        conn = connect_reader(path, text_factory=lenient_text)
     except ProjectUnreadable as e:
         raise CliError(f"Could not read project '{project}': {e}") from None
     try:

@@ -36,6 +36,13 @@ class RunNotFound(LookupError):
     """``--run`` matches neither a run id nor a run name of the project."""
 
 
+def lenient_text(data: bytes) -> str:
+    """A ``text_factory`` that decodes TEXT as UTF-8 with ``errors="replace"`` (U+FFFD for each bad
+    byte), so one invalid value cannot make a whole project unreadable. It costs a Python call per
+    text cell: front ends that read in bulk (the TUI) keep SQLite's strict default."""
+    return data.decode("utf-8", "replace")
+
+
 def _open_ro(uri: str) -> sqlite3.Connection:
     conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
     try:
@@ -48,14 +55,15 @@ def _open_ro(uri: str) -> sqlite3.Connection:
     return conn
 
 
-def connect_reader(path: Path) -> sqlite3.Connection:
+def connect_reader(path: Path, text_factory=None) -> sqlite3.Connection:
     """Open ``path`` read-only (autocommit, ``query_only``, ``busy_timeout=30000``).
 
     A WAL file can only be read with its ``-shm`` index, which SQLite creates beside it. In a place
     this process cannot write (a read-only mount, a directory without write permission) and without
     those files, the open fails with "unable to open database file"; the file is then opened with
     ``immutable=1`` (no locks, no sidecar files: no writer can be working there either), as
-    sqlite.org/uri.html#uriimmutable describes.
+    sqlite.org/uri.html#uriimmutable describes. ``text_factory`` (e.g. :func:`lenient_text`)
+    replaces SQLite's strict UTF-8 decoding of TEXT.
 
     Raises:
         ProjectUnreadable: the file cannot be opened as SQLite (message: ``<path>: <reason>``).
@@ -71,6 +79,8 @@ def connect_reader(path: Path) -> sqlite3.Connection:
             conn = _open_ro(uri + "&immutable=1")
     except sqlite3.DatabaseError as e:
         raise ProjectUnreadable(f"{path}: {e}") from None
+    if text_factory is not None:
+        conn.text_factory = text_factory
     return conn
 
 
@@ -265,7 +275,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "ProjectNotFound", "ProjectUnreadable", "RunNotFound", "RunRow", "LEVELS", "Window",
-    "QueryError", "QueryResult", "connect_reader", "file_problem", "list_projects",
+    "QueryError", "QueryResult", "connect_reader", "lenient_text", "file_problem", "list_projects",
     "scan_projects", "open_project", "project_runs", "resolve_run", "read_config", "run_stats", "last_step",
     "read_alerts", "metric_names", "metric_exists", "metric_values", "metric_values_json", "snapshot",
     "system_entries", "run_query", "decode_json", "decode_row", "flatten", "finite",

@@ -60,8 +60,9 @@ def _cell(v):
     return v
 
 
-def run_query(path: Path, sql: str, max_rows: int = MAX_ROWS) -> QueryResult:
-    """Run one read-only statement against the project file at ``path``.
+def run_query(path: Path, sql: str, max_rows: int = MAX_ROWS, text_factory=None) -> QueryResult:
+    """Run one read-only statement against the project file at ``path``. ``text_factory``: how TEXT
+    cells are decoded (see :func:`trackio.store.reader.connect_reader`).
 
     Raises:
         QueryError: with the contract's message: empty SQL, a statement not starting with
@@ -76,7 +77,7 @@ def run_query(path: Path, sql: str, max_rows: int = MAX_ROWS) -> QueryResult:
         raise QueryError("Query cannot be empty.")
     if not text.lower().startswith(("select", "with", "pragma")):
         raise QueryError("Only read-only SELECT, WITH, and safe PRAGMA queries are supported.")
-    conn = connect_reader(path)
+    conn = connect_reader(path, text_factory)
     try:
         # json_each/json_tree declare their virtual tables on first use, which the authorizer would
         # refuse; declare them before it is installed.
