@@ -97,6 +97,51 @@ def test_listing_projects_leaves_no_wal_or_shm_files(finished, tmp_path):
     assert sorted(p.name for p in d.iterdir()) == ["junk.db", "keys.db"]
 
 
+# ------------------------------------------------------------------ 5. Ctrl-C in a long query
+
+@pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query start")
+def test_ctrl_c_stops_a_long_query(tmp_path):
+    d = tmp_path / "data"
+    write_with_api(d, f"import trackio\ntrackio.init(project='big', name='r', {Q})\n"
+                      "for i in range(2000):\n    trackio.log({'x': i})\ntrackio.finish()\n")
+    env = {**os.environ, "TRACKIO_DIR": str(d)}
+    db = str((d / "big.db").resolve())
+    p = subprocess.Popen([TRACKIO, "query", "project", "--project", "big", "--sql",
+                          "select count(*) from metrics a, metrics b, metrics c, metrics d"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and p.poll() is None:  # the project file is open: Python runs
+            try:
+                if any(os.readlink(f"/proc/{p.pid}/fd/{fd}") == db for fd in os.listdir(f"/proc/{p.pid}/fd")):
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        time.sleep(0.5)  # into the statement
+        assert p.poll() is None, "the query ended before it could be interrupted"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)  # without the fix it runs for many minutes
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130
+    assert out == b"" and b"Traceback" not in err
+
+
+# ------------------------------------------------------------------ 9. repeated column names in query
+
+def test_query_with_repeated_column_names_keeps_every_cell(finished):
+    r = cli("query", "project", "--project", "keys", "--sql", "select 1 a, 2 a, 3 A", "--json", data_dir=finished)
+    doc = r.json()
+    assert r.rc == 0 and doc["columns"] == ["a", "a_2", "A"] and doc["rows"] == [{"a": 1, "a_2": 2, "A": 3}]
+    r = cli("query", "project", "--project", "keys", "--sql", "select 1 a, 2 a, 3 a_2", "--json", data_dir=finished)
+    assert r.json()["columns"] == ["a", "a_3", "a_2"] and r.json()["rows"] == [{"a": 1, "a_3": 2, "a_2": 3}]
+    r = cli("query", "project", "--project", "keys", "--sql", "select 1 a, 2 a", data_dir=finished)
+    assert r.out == "Query returned 1 row(s).\na | a_2\n--+----\n1 | 2  \n"
+
+
 # ------------------------------------------------------------------ 11. invalid UTF-8 in a TEXT column
 
 def test_invalid_utf8_text_reads_with_replacement_characters(finished, tmp_path):
