@@ -97,6 +97,28 @@ def test_listing_projects_leaves_no_wal_or_shm_files(finished, tmp_path):
     assert sorted(p.name for p in d.iterdir()) == ["junk.db", "keys.db"]
 
 
+# ------------------------------------------------------------------ 3. stdout that cannot be written
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [("list", "projects", "--json"), ("list", "runs", "--project", "keys"),
+                                  ("get", "metric", "--project", "keys", "--run", "r1", "--metric", "x", "--json"),
+                                  ("--help",)])
+def test_a_full_disk_on_stdout_is_one_error_line(finished, args):
+    env = {**os.environ, "TRACKIO_DIR": str(finished)}
+    with open("/dev/full", "wb") as full:
+        p = subprocess.run([TRACKIO, *args], stdout=full, stderr=subprocess.PIPE, env=env, timeout=120)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "Error: could not write output: No space left on device.\n"
+
+
+def test_a_closed_stdout_is_one_error_line(finished):
+    env = {**os.environ, "TRACKIO_DIR": str(finished)}
+    p = subprocess.run(["/bin/sh", "-c", '"$0" list projects --json >&-', TRACKIO], capture_output=True, env=env,
+                       timeout=120)
+    assert p.returncode == 1
+    assert p.stderr.decode() == "Error: could not write output: standard output is closed.\n"
+
+
 # ------------------------------------------------------------------ 5. Ctrl-C in a long query
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query start")
