@@ -119,6 +119,23 @@ def test_a_closed_stdout_is_one_error_line(finished):
     assert p.stderr.decode() == "Error: could not write output: standard output is closed.\n"
 
 
+# ------------------------------------------------------------------ 4. COLUMNS that make no sense
+
+@pytest.mark.parametrize("columns", ["abc", "-5", "0", "1", "5", "10"])
+def test_bad_or_tiny_columns_keep_every_cell(finished, tmp_path, columns):
+    d = tmp_path / "data"
+    write_with_api(d, f"import trackio\nfor n in ('alpha', 'beta', 'gamma'):\n"
+                      f"    trackio.init(project='cols', name=n, {Q})\n    trackio.log({{'x': 1}})\n"
+                      "    trackio.finish()\n")
+    r = cli("list", "runs", "--project", "cols", data_dir=d, env={"COLUMNS": columns})
+    assert r.rc == 0 and r.err == ""
+    body = r.out.splitlines()[3:]  # title, header, rule
+    assert [line.split()[0] for line in body if line[:1].strip()] == ["alpha", "beta", "gamma"]
+    assert r.out.count("finished") == 3
+    r = cli("list", "alerts", "--project", "keys", data_dir=finished, env={"COLUMNS": columns})
+    assert r.rc == 0 and r.err == "" and "WARN" in r.out and "Check" in r.out
+
+
 # ------------------------------------------------------------------ 5. Ctrl-C in a long query
 
 @pytest.mark.skipif(not Path("/proc/self/fd").is_dir(), reason="needs /proc to see the query start")

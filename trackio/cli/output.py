@@ -96,12 +96,23 @@ def grid(columns: list[str], rows: list[list[str]], indent: str = "") -> list[st
 
 
 RICH_MAX_ROWS = 2000  # beyond this a rich table takes seconds to lay out; plain columns are used
+MIN_WIDTH = 40  # narrowest table, in cells: below this rich gives columns no room and cells come out empty
+
+
+def columns_env() -> int | None:
+    """``COLUMNS`` as a positive int, else ``None`` (unset, empty, not a number, zero or negative)."""
+    try:
+        n = int(os.environ.get("COLUMNS") or 0)
+    except ValueError:
+        return None
+    return n if n > 0 else None
 
 
 def table(headers: list[str], rows: list[list[str]], indent: int = 0) -> None:
     """Print a table: rich, sized to the terminal (cells are plain text, never markup); when stdout is
-    not a terminal, as wide as the content needs (``COLUMNS`` caps it) so piped lines never wrap.
-    Very long tables are printed as plain aligned columns."""
+    not a terminal, as wide as the content needs (a valid ``COLUMNS`` caps it) so piped lines never
+    wrap. Never narrower than :data:`MIN_WIDTH` (or 8 cells a column) plus the indent. Very long
+    tables are printed as plain aligned columns."""
     if len(rows) > RICH_MAX_ROWS:
         return lines(*grid(headers, rows, " " * indent))
     from rich import box
@@ -116,8 +127,10 @@ def table(headers: list[str], rows: list[list[str]], indent: int = 0) -> None:
         t.add_column(h, overflow="fold")
     for r in rows:
         t.add_row(*(Text(c) for c in r))
-    width = None if tty else int(os.environ.get("COLUMNS") or 0) or 10_000
-    console = Console(file=sys.stdout, width=width, no_color=not colour, force_terminal=colour, highlight=False,
-                      emoji=False, markup=False)
+    least = max(MIN_WIDTH, 8 * len(headers)) + indent
+    console = Console(file=sys.stdout, width=None if tty else columns_env() or 10_000, no_color=not colour,
+                      force_terminal=colour, highlight=False, emoji=False, markup=False)
+    if console.width < least:  # rich took a tiny COLUMNS (or terminal) at its word
+        console.width = least
     sys.stdout.flush()
     console.print(Padding(t, (0, 0, 0, indent), expand=False) if indent else t)
