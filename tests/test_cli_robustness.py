@@ -169,6 +169,59 @@ def test_ctrl_c_stops_a_long_query(tmp_path):
     assert out == b"" and b"Traceback" not in err
 
 
+# ------------------------------------------------------------------ 8. control characters in stored strings
+
+CTL = f'''
+import trackio
+trackio.init(project="ctl", name="r\\x1b[31mred", config={{"note": "a\\x1b[2Jb"}}, {Q})
+trackio.log({{"v": "\\x1b[2J", "esc\\x1b[31m": 1.0, "nl\\nname": 2, "c1\\x9bx": 3}})
+trackio.alert("t\\x1b]0;title\\x07", text="x\\ny", level="warn")
+trackio.finish()
+'''
+RUN = "r\x1b[31mred"
+
+
+@pytest.fixture(scope="module")
+def ctl(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("ctl") / "data"
+    write_with_api(d, CTL)
+    return d
+
+
+def _no_controls(text: str) -> None:
+    assert not any(ord(c) < 0x20 and c != "\n" or 0x7f <= ord(c) <= 0x9f for c in text), repr(text)
+
+
+@pytest.mark.parametrize("args, shown", [
+    (["list", "runs", "--project", "ctl"], ["r\\x1b[31mred"]),
+    (["get", "run", "--project", "ctl", "--run", RUN],
+     ["Run: r\\x1b[31mred", "  - esc\\x1b[31m", "  - nl\\nname", "  - c1\\x9bx", "  note: a\\x1b[2Jb"]),
+    (["get", "metric", "--project", "ctl", "--run", RUN, "--metric", "v"], ["\\x1b[2J"]),
+    (["get", "snapshot", "--project", "ctl", "--run", RUN, "--step", "0"], ["esc\\x1b[31m:", "nl\\nname:", "\\x1b[2J"]),
+    (["list", "metrics", "--project", "ctl", "--run", RUN], ["  - esc\\x1b[31m", "  - nl\\nname", "  - c1\\x9bx"]),
+    (["list", "alerts", "--project", "ctl"], ["t\\x1b]0;title\\x07", "x\\ny"]),
+    (["query", "project", "--project", "ctl", "--sql", "select char(27, 155) c from metrics"], ["\\x1b\\x9b"]),
+])
+def test_control_characters_are_escaped_in_human_output(ctl, args, shown):
+    r = cli(*args, data_dir=ctl)
+    assert r.rc == 0 and r.err == ""
+    _no_controls(r.out)
+    for text in shown:
+        assert text in r.out
+
+
+def test_control_characters_in_error_lines_and_json(ctl):
+    r = cli("get", "metric", "--project", "ctl", "--run", RUN, "--metric", "no\nsuch\x1b[2J", data_dir=ctl)
+    assert r.rc == 1 and r.out == ""
+    assert r.err == "Error: Metric 'no\\nsuch\\x1b[2J' not found in run 'r\\x1b[31mred' of project 'ctl'.\n"
+    r = cli("list", "alerts", "--project", "ctl", "--since", "x\ny", data_dir=ctl)
+    assert r.rc == 2 and "Error: Invalid value for '--since': 'x\\ny' is not an ISO 8601" in r.err
+    _no_controls(r.err)
+    assert r.err.splitlines()[-1].startswith("Error: Invalid value for '--since'")
+    r = cli("get", "metric", "--project", "ctl", "--run", RUN, "--metric", "v", "--json", data_dir=ctl)
+    assert r.rc == 0 and '"run": "r\\u001b[31mred"' in r.out and '"value": "\\u001b[2J"' in r.out
+
+
 # ------------------------------------------------------------------ 9. repeated column names in query
 
 def test_query_with_repeated_column_names_keeps_every_cell(finished):

@@ -19,6 +19,7 @@ from ..store.paths import canon, data_dir
 from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, lenient_text,
                             project_runs, resolve_run)
 from ..store.timefmt import parse_ts
+from .output import safe
 
 
 class CliError(Exception):
@@ -33,8 +34,9 @@ def group_help(ctx: typer.Context) -> None:
 
 
 def note(message: str) -> None:
-    """A notice or warning on stderr (never on stdout, so ``--json`` output stays one document)."""
-    sys.stderr.write(message + "\n")
+    """A notice or warning on stderr (never on stdout, so ``--json`` output stays one document);
+    control characters are escaped."""
+    sys.stderr.write(safe(message) + "\n")
     sys.stderr.flush()
 
 
