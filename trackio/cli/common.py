@@ -7,6 +7,7 @@ everything first and print last, so an error never leaves half an answer on stdo
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from contextlib import contextmanager
@@ -26,9 +27,20 @@ class CliError(Exception):
     """A handled error: ``Error: <message>`` on stderr, exit 1."""
 
 
+def plain_help() -> None:
+    """Before typer renders help: with ``NO_COLOR`` set (non-empty), give typer's rich console no
+    colour system at all. Rich alone drops colours under ``NO_COLOR`` but keeps bold and dim, and the
+    contract allows no ANSI then. Imports typer's rich help module, so call it only for help."""
+    if os.environ.get("NO_COLOR"):
+        from typer import rich_utils
+
+        rich_utils.COLOR_SYSTEM = None
+
+
 def group_help(ctx: typer.Context) -> None:
     # A group named without a command prints its help on stdout and exits 0, as the program does.
     if ctx.invoked_subcommand is None:
+        plain_help()
         sys.stdout.write(ctx.get_help() + "\n")
         raise typer.Exit()
 
