@@ -169,6 +169,26 @@ def test_ctrl_c_stops_a_long_query(tmp_path):
     assert out == b"" and b"Traceback" not in err
 
 
+# ------------------------------------------------------------------ 6. sync without network
+
+def test_sync_without_network_fails_within_seconds(finished, tmp_path):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there: every connection is refused
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRACKIO_SPACE_ID")}
+    env.update({"TRACKIO_DIR": str(_copy(finished, tmp_path / "data")), "HF_ENDPOINT": f"http://127.0.0.1:{port}",
+                "HF_TOKEN": "hf_dummy_test_token_0123456789", "HF_HOME": str(tmp_path / "hf-home"),
+                "HF_HUB_DISABLE_TELEMETRY": "1", "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", "NO_COLOR": "1"})
+    t0 = time.monotonic()
+    p = subprocess.run([TRACKIO, "sync", "--project", "keys", "--space-id", "tester/sp"], capture_output=True,
+                       text=True, env=env, timeout=300)  # without the fix: 600 s of retries
+    assert p.returncode == 1, p.stderr
+    assert p.stderr.startswith(f"Error: could not reach 127.0.0.1:{port}: ") and p.stderr.count("\n") == 1
+    assert "refused" in p.stderr.lower() and "Traceback" not in p.stderr
+    assert time.monotonic() - t0 >= 5  # retried (1 + 2 + 4 s, ±20 %) before giving up
+
+
 # ------------------------------------------------------------------ 7. NO_COLOR help on a terminal
 
 def _in_pty(args, env) -> str:
