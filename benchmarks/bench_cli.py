@@ -1,9 +1,9 @@
 """CLI speed: whole-process wall time and peak RSS of ``trackio …`` against the floor of a typer
 CLI reading SQLite, ``python -c "import typer, sqlite3, json"``, measured side by side.
 
-Targets (issue 3): ``list projects --json`` ≤ 1.3 × floor; ``get metric --json`` on a run of
-100,000 steps × 10 metrics ≤ 4 × floor and ≤ 80 MiB peak RSS; ``get snapshot --around N --window 5
---json`` ≤ 1.5 × floor at 10k and at 1M steps.
+Targets (issue 3): ``list projects --json`` ≤ 1.3 × floor, also over 200 projects (each file is
+checked through SQLite); ``get metric --json`` on a run of 100,000 steps × 10 metrics ≤ 4 × floor and
+≤ 80 MiB peak RSS; ``get snapshot --around N --window 5 --json`` ≤ 1.5 × floor at 10k and at 1M steps.
 
 Method: the projects are written by the real API into a temporary ``TRACKIO_DIR``. The package's
 bytecode is compiled first (``compileall``), as ``pip install`` does, so an environment with
@@ -45,12 +45,16 @@ def _write(data: Path, project: str, steps: int, width: int) -> None:
                    stdout=subprocess.DEVNULL)
 
 
-def _measure(cmds: dict[str, list[str]], rounds: int, env: dict) -> dict[str, dict[str, list[float]]]:
+def _measure(cmds: dict[str, list[str] | tuple[list[str], dict]], rounds: int,
+             env: dict) -> dict[str, dict[str, list[float]]]:
+    """Run each command ``rounds`` times, interleaved; a command given as ``(argv, env)`` runs with that
+    environment instead of ``env``."""
     out = {k: {"wall": [], "cpu": [], "rss": []} for k in cmds}
     for _ in range(rounds):
-        for name, argv in cmds.items():
+        for name, cmd in cmds.items():
+            argv, cenv = cmd if isinstance(cmd, tuple) else (cmd, env)
             t0 = time.perf_counter()
-            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+            p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=cenv)
             _, status, ru = os.wait4(p.pid, 0)
             wall = time.perf_counter() - t0
             p.returncode = os.waitstatus_to_exitcode(status)
@@ -73,12 +77,18 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
         _write(data, "metric", big_steps, 10)
         _write(data, "snap10k", 10_000, 3)
         _write(data, "snaplong", long_steps, 3)
+        many = data / "many"  # 200 small finished projects, for `list projects`
+        many.mkdir()
+        _write(many, "p000", 10, 3)
+        for i in range(1, 200):
+            shutil.copyfile(many / "p000.db", many / f"p{i:03d}.db")
         env = {**os.environ, "TRACKIO_DIR": str(data)}
         env.pop("NO_COLOR", None)
         snap = ["get", "snapshot", "--run", "r", "--window", "5", "--json"]
         cmds = {
             "floor": [sys.executable, "-c", "import typer, sqlite3, json"],
             "list": [TRACKIO, "list", "projects", "--json"],
+            "list200": ([TRACKIO, "list", "projects", "--json"], {**env, "TRACKIO_DIR": str(many)}),
             "metric": [TRACKIO, "get", "metric", "--project", "metric", "--run", "r", "--metric", "m3", "--json"],
             "snap10k": [TRACKIO, *snap, "--project", "snap10k", "--around", "5000"],
             "snaplong": [TRACKIO, *snap, "--project", "snaplong", "--around", str(long_steps // 2)],
@@ -100,6 +110,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
         ("floor: python -c 'import typer, sqlite3, json'",
          f"{floor['wall'] * 1e3:.0f} ms wall, {floor['cpu'] * 1e3:.0f} ms CPU", f"median of {rounds}"),
         ("trackio list projects --json", ratio("list"), "<= 1.3x floor"),
+        ("trackio list projects --json (200 projects)", ratio("list200"), "<= 1.3x floor"),
         (f"trackio get metric --json ({k}k steps x 10 metrics)", ratio("metric"), "<= 4x floor"),
         (f"trackio get metric --json ({k}k x 10) peak RSS", f"{max(m['metric']['rss']):.1f} MiB "
          f"(floor {max(m['floor']['rss']):.1f} MiB)", "<= 80 MiB"),

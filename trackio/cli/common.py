@@ -7,6 +7,7 @@ everything first and print last, so an error never leaves half an answer on stdo
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import sys
 from contextlib import contextmanager
@@ -16,25 +17,38 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ..store.paths import canon, data_dir
-from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, project_runs,
-                            resolve_run)
+from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, lenient_text,
+                            project_runs, resolve_run)
 from ..store.timefmt import parse_ts
+from .output import safe
 
 
 class CliError(Exception):
     """A handled error: ``Error: <message>`` on stderr, exit 1."""
 
 
+def plain_help() -> None:
+    """Before typer renders help: with ``NO_COLOR`` set (non-empty), give typer's rich console no
+    colour system at all. Rich alone drops colours under ``NO_COLOR`` but keeps bold and dim, and the
+    contract allows no ANSI then. Imports typer's rich help module, so call it only for help."""
+    if os.environ.get("NO_COLOR"):
+        from typer import rich_utils
+
+        rich_utils.COLOR_SYSTEM = None
+
+
 def group_help(ctx: typer.Context) -> None:
     # A group named without a command prints its help on stdout and exits 0, as the program does.
     if ctx.invoked_subcommand is None:
+        plain_help()
         sys.stdout.write(ctx.get_help() + "\n")
         raise typer.Exit()
 
 
 def note(message: str) -> None:
-    """A notice or warning on stderr (never on stdout, so ``--json`` output stays one document)."""
-    sys.stderr.write(message + "\n")
+    """A notice or warning on stderr (never on stdout, so ``--json`` output stays one document);
+    control characters are escaped."""
+    sys.stderr.write(safe(message) + "\n")
     sys.stderr.flush()
 
 
@@ -135,7 +149,8 @@ def data_directory(space: str | None, token: str | None) -> Path:
 
 @contextmanager
 def open_project(project: str, directory: Path) -> Iterator[sqlite3.Connection]:
-    """A read-only connection to the project's file, closed on exit.
+    """A read-only connection to the project's file, closed on exit. Text that is not valid UTF-8
+    reads with U+FFFD in place of the bad bytes (one bad value must not hide the whole project).
 
     Raises CliError ``Project 'P' not found.`` or ``Could not read project 'P': <file>: <reason>``
     (also for a file that turns out to be corrupt while being read).
@@ -144,7 +159,7 @@ def open_project(project: str, directory: Path) -> Iterator[sqlite3.Connection]:
     if not path.is_file():
         raise CliError(f"Project '{project}' not found.")
     try:
-        conn = connect_reader(path)
+        conn = connect_reader(path, text_factory=lenient_text)
     except ProjectUnreadable as e:
         raise CliError(f"Could not read project '{project}': {e}") from None
     try:

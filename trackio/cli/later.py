@@ -88,9 +88,11 @@ def export(project: str = typer.Option(..., "--project", help="Project name."),
             result = export_project(project, out)
         except (ValueError, OSError) as e:  # a folder holding other files, or one we cannot write
             raise CliError(str(e)) from None
-    print(f"* Exported project '{project}' ({result.runs} run(s), {result.data_bytes / 1e6:.2f} MB of data, "
-          f"{result.files_written} file(s) written) to: {result.out_dir}")
-    print(f"* Open {result.out_dir / 'index.html'} in a browser, or put the folder on any static host.")
+    from .output import lines
+
+    lines(f"* Exported project '{project}' ({result.runs} run(s), {result.data_bytes / 1e6:.2f} MB of data, "
+          f"{result.files_written} file(s) written) to: {result.out_dir}",
+          f"* Open {result.out_dir / 'index.html'} in a browser, or put the folder on any static host.")
 
 
 class Sdk(str, Enum):

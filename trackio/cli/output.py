@@ -3,7 +3,8 @@
 JSON: exactly one document, ``json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)`` plus a
 newline, written as UTF-8 bytes whatever the locale. Human output: plain lines, and rich tables for
 tabular data (rich is imported only here, only when a table is printed); colour only when stdout is
-a TTY and ``NO_COLOR`` is unset or empty.
+a TTY and ``NO_COLOR`` is unset or empty. Control characters of stored strings never reach the
+terminal: human output and ``Error:`` lines show them escaped (:func:`safe`); JSON escapes them itself.
 """
 
 from __future__ import annotations
@@ -11,12 +12,29 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 
 from ..store.decode import NONFINITE, finite
 
 _dumps = json.JSONEncoder(indent=2, ensure_ascii=False, allow_nan=False).encode
 _compact = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # C0, DEL and C1 (ECMA-48 §5: escape sequences start here)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(m: re.Match) -> str:
+    c = m.group()
+    return _NAMED.get(c) or f"\\x{ord(c):02x}"
+
+
+def safe(text: str) -> str:
+    """``text`` with every C0/C1 control character and DEL written as an escape (``\\n``, ``\\r``,
+    ``\\t``, else ``\\xNN``), so a stored value cannot move the cursor, clear the screen or split a
+    line. Escaping twice changes nothing more."""
+    return _CONTROL.sub(_escape, text)
 
 
 def write(text: str) -> None:
@@ -53,8 +71,8 @@ def emit_json(doc: dict, tail_key: str | None = None, tail_chunks: list[str] | N
 
 
 def lines(*rows: str) -> None:
-    """Print plain lines."""
-    write("".join(f"{r}\n" for r in rows))
+    """Print plain lines (control characters escaped by :func:`safe`)."""
+    write("".join(f"{safe(r)}\n" for r in rows))
 
 
 def human(value) -> str:
@@ -88,7 +106,10 @@ def color_on() -> bool:
 
 def grid(columns: list[str], rows: list[list[str]], indent: str = "") -> list[str]:
     """Aligned text columns: header and cells ``ljust``-padded to the widest (in code points), joined
-    with `` | ``; the separator is ``-`` × width joined with ``-+-`` (trailing spaces kept)."""
+    with `` | ``; the separator is ``-`` × width joined with ``-+-`` (trailing spaces kept). Control
+    characters are escaped (:func:`safe`) before widths are measured."""
+    columns = [safe(c) for c in columns]
+    rows = [[safe(c) for c in r] for r in rows]
     widths = [max([len(c)] + [len(r[i]) for r in rows]) for i, c in enumerate(columns)]
     out = [" | ".join(c.ljust(w) for c, w in zip(columns, widths)), "-+-".join("-" * w for w in widths)]
     out += [" | ".join(c.ljust(w) for c, w in zip(r, widths)) for r in rows]
@@ -96,12 +117,23 @@ def grid(columns: list[str], rows: list[list[str]], indent: str = "") -> list[st
 
 
 RICH_MAX_ROWS = 2000  # beyond this a rich table takes seconds to lay out; plain columns are used
+MIN_WIDTH = 40  # narrowest table, in cells: below this rich gives columns no room and cells come out empty
+
+
+def columns_env() -> int | None:
+    """``COLUMNS`` as a positive int, else ``None`` (unset, empty, not a number, zero or negative)."""
+    try:
+        n = int(os.environ.get("COLUMNS") or 0)
+    except ValueError:
+        return None
+    return n if n > 0 else None
 
 
 def table(headers: list[str], rows: list[list[str]], indent: int = 0) -> None:
     """Print a table: rich, sized to the terminal (cells are plain text, never markup); when stdout is
-    not a terminal, as wide as the content needs (``COLUMNS`` caps it) so piped lines never wrap.
-    Very long tables are printed as plain aligned columns."""
+    not a terminal, as wide as the content needs (a valid ``COLUMNS`` caps it) so piped lines never
+    wrap. Never narrower than :data:`MIN_WIDTH` (or 8 cells a column) plus the indent. Very long
+    tables are printed as plain aligned columns. Control characters are escaped (:func:`safe`)."""
     if len(rows) > RICH_MAX_ROWS:
         return lines(*grid(headers, rows, " " * indent))
     from rich import box
@@ -113,11 +145,13 @@ def table(headers: list[str], rows: list[list[str]], indent: int = 0) -> None:
     colour, tty = color_on(), sys.stdout.isatty()
     t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, header_style="bold" if colour else "")
     for h in headers:
-        t.add_column(h, overflow="fold")
+        t.add_column(safe(h), overflow="fold")
     for r in rows:
-        t.add_row(*(Text(c) for c in r))
-    width = None if tty else int(os.environ.get("COLUMNS") or 0) or 10_000
-    console = Console(file=sys.stdout, width=width, no_color=not colour, force_terminal=colour, highlight=False,
-                      emoji=False, markup=False)
+        t.add_row(*(Text(safe(c)) for c in r))
+    least = max(MIN_WIDTH, 8 * len(headers)) + indent
+    console = Console(file=sys.stdout, width=None if tty else columns_env() or 10_000, no_color=not colour,
+                      force_terminal=colour, highlight=False, emoji=False, markup=False)
+    if console.width < least:  # rich took a tiny COLUMNS (or terminal) at its word
+        console.width = least
     sys.stdout.flush()
     console.print(Padding(t, (0, 0, 0, indent), expand=False) if indent else t)

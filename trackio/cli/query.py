@@ -3,7 +3,7 @@
 import typer
 
 from ..store.paths import canon
-from ..store.reader import ProjectUnreadable
+from ..store.reader import ProjectUnreadable, lenient_text
 from ..store.readquery import QueryError, run_query
 from .common import CliError, JsonOpt, ProjectOpt, SpaceOpt, TokenOpt, data_directory, group_help
 from .output import emit_json, grid, human, lines
@@ -30,7 +30,7 @@ def query_project(project: ProjectOpt,
     if not path.is_file():
         raise CliError(f"Project '{project}' not found.")
     try:
-        res = run_query(path, sql)
+        res = run_query(path, sql, text_factory=lenient_text)
     except QueryError as e:
         raise CliError(str(e)) from None
     except ProjectUnreadable as e:

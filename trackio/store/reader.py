@@ -13,13 +13,15 @@ the metric readers (:mod:`.readmetrics`) and the read-only query runner (:mod:`.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import quote_from_bytes
+
 from .decode import decode_json, decode_row, finite, flatten
 from .paths import canon, data_dir
 from .runs import RunRow, columns, project_runs, run_id_expr, tables
 from .timefmt import parse_ts, ts_key
-
 
 
 class ProjectNotFound(LookupError):
@@ -34,33 +36,79 @@ class RunNotFound(LookupError):
     """``--run`` matches neither a run id nor a run name of the project."""
 
 
-def connect_reader(path: Path) -> sqlite3.Connection:
+def lenient_text(data: bytes) -> str:
+    """A ``text_factory`` that decodes TEXT as UTF-8 with ``errors="replace"`` (U+FFFD for each bad
+    byte), so one invalid value cannot make a whole project unreadable. It costs a Python call per
+    text cell: front ends that read in bulk (the TUI) keep SQLite's strict default."""
+    return data.decode("utf-8", "replace")
+
+
+def _open_ro(uri: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA busy_timeout=30000")
+        conn.execute("PRAGMA query_only=1")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_reader(path: Path, text_factory=None) -> sqlite3.Connection:
     """Open ``path`` read-only (autocommit, ``query_only``, ``busy_timeout=30000``).
+
+    A WAL file can only be read with its ``-shm`` index, which SQLite creates beside it. In a place
+    this process cannot write (a read-only mount, a directory without write permission) and without
+    those files, the open fails with "unable to open database file"; the file is then opened with
+    ``immutable=1`` (no locks, no sidecar files: no writer can be working there either), as
+    sqlite.org/uri.html#uriimmutable describes. ``text_factory`` (e.g. :func:`lenient_text`)
+    replaces SQLite's strict UTF-8 decoding of TEXT.
 
     Raises:
         ProjectUnreadable: the file cannot be opened as SQLite (message: ``<path>: <reason>``).
     """
-    uri = f"{Path(path).resolve().as_uri()}?mode=ro"
+    path = Path(path)
+    uri = f"{path.resolve().as_uri()}?mode=ro"
     try:
-        conn = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA busy_timeout=30000")
-        conn.execute("PRAGMA query_only=1")
-        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        try:
+            conn = _open_ro(uri)
+        except sqlite3.OperationalError:
+            if os.access(path.parent, os.W_OK):
+                raise
+            conn = _open_ro(uri + "&immutable=1")
     except sqlite3.DatabaseError as e:
         raise ProjectUnreadable(f"{path}: {e}") from None
+    if text_factory is not None:
+        conn.text_factory = text_factory
     return conn
 
 
-def file_problem(path: Path) -> str | None:
+def file_problem(path: Path, uri: str | None = None) -> str | None:
     """Why ``path`` cannot be a SQLite database (``None`` when it can), as SQLite itself reports it.
 
-    The file is only ever opened through SQLite: opening and closing it with plain ``open()`` would
+    The check asks SQLite for the header's schema version with ``immutable=1``: the header is read
+    and validated, no locks are taken and no ``-wal``/``-shm`` files are created, so listing projects
+    leaves nothing behind and costs little per file (a damaged schema shows when the project is
+    read). Only when that fails is the file opened the usual way (``mode=ro``, with locks, the schema
+    parsed), so a read that raced a checkpoint is not taken for corruption and the reason is SQLite's.
+    ``uri``: the file's ``file:`` URI when the caller already has it. The file is never opened with plain ``open()``: closing it would
     release every POSIX lock this process holds on it (including a live run's writer connection),
     which is how SQLite files get corrupted (sqlite.org/howtocorrupt.html §2.2). An empty file counts
     as an (empty) database, as SQLite treats it.
     """
+    uri = uri or Path(path).resolve().as_uri()
     try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
+        conn = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True)
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+            return None
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass
+    try:
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=30.0)
     except sqlite3.Error as e:
         return str(e)
     try:
@@ -77,7 +125,9 @@ def list_projects(directory: Path | None = None) -> list[str]:
     """Canonical stems of the ``*.db`` files in the data directory, sorted (missing dir → ``[]``)."""
     d = directory or data_dir()
     try:
-        return sorted(p.stem for p in d.iterdir() if p.suffix == ".db" and p.is_file())
+        with os.scandir(d) as entries:  # no stat per file (Path.iterdir + is_file costs one each)
+            return sorted(e.name[:-3] for e in entries
+                          if e.name.endswith(".db") and e.name != ".db" and e.is_file())
     except (FileNotFoundError, NotADirectoryError):
         return []
 
@@ -91,9 +141,11 @@ def scan_projects(directory: Path | None = None) -> tuple[list[str], list[tuple[
     """
     d = directory or data_dir()
     names, problems = [], []
-    for name in list_projects(d):
+    stems = list_projects(d)
+    base = d.resolve().as_uri() if stems else ""
+    for name in stems:
         path = d / f"{name}.db"
-        problem = file_problem(path)
+        problem = file_problem(path, f"{base}/{quote_from_bytes(os.fsencode(name))}.db")
         if problem:
             problems.append((str(path), problem))
         else:
@@ -223,8 +275,8 @@ def __getattr__(name: str):
 
 __all__ = [
     "ProjectNotFound", "ProjectUnreadable", "RunNotFound", "RunRow", "LEVELS", "Window",
-    "QueryError", "QueryResult", "connect_reader", "file_problem", "list_projects", "scan_projects",
-    "open_project", "project_runs", "resolve_run", "read_config", "run_stats", "last_step",
+    "QueryError", "QueryResult", "connect_reader", "lenient_text", "file_problem", "list_projects",
+    "scan_projects", "open_project", "project_runs", "resolve_run", "read_config", "run_stats", "last_step",
     "read_alerts", "metric_names", "metric_exists", "metric_values", "metric_values_json", "snapshot",
     "system_entries", "run_query", "decode_json", "decode_row", "flatten", "finite",
 ]

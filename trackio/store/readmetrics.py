@@ -292,7 +292,7 @@ def _dense_parallel(conn, run_id: str, metric: str, rid: str, lo: int, hi: int,
 
     def work(k: int) -> None:
         try:
-            c = conn if k == 0 else connect_reader(Path(path))
+            c = conn if k == 0 else connect_reader(Path(path), conn.text_factory)
             try:
                 parts[k] = _dense_chunks(c, run_id, metric, rid, bounds[k::workers])
             finally:

@@ -2,11 +2,12 @@
 
 ``huggingface_hub`` is imported only inside these functions. Its commit call is not retried by the
 library (``create_commit`` raises on the first 429), so every Hub call made for a sync goes through
-:func:`with_retries`: 429, 5xx, 408 and network errors are retried with exponential backoff
-(1, 2, 4 … 30 s, with jitter) or the wait the server asks for (``Retry-After`` in seconds or as an
-HTTP date, RFC 9110 §10.2.3; or the ``t=`` of a ``RateLimit`` header, as the Hub sends), until a
-deadline. Error messages never contain the token: they are built from the status and the server's
-message only.
+:func:`with_retries`: 429, 5xx and 408 answers are retried with exponential backoff (1, 2, 4 … 30 s,
+with jitter) or the wait the server asks for (``Retry-After`` in seconds or as an HTTP date, RFC 9110
+§10.2.3; or the ``t=`` of a ``RateLimit`` header, as the Hub sends), until a deadline. Failures with
+no HTTP answer at all (DNS, connection refused or reset) are retried only :data:`NETWORK_RETRIES`
+times (1, 2, 4 s): a machine without network learns it in seconds, not at the deadline. Error
+messages never contain the token: they are built from the status and the server's message only.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ RETRY_STATUSES = frozenset((408, 429, 500, 502, 503, 504))
 # a background attempt that is retrying against an unreachable Hub). Set per sync worker thread.
 CANCEL: contextvars.ContextVar = contextvars.ContextVar("trackio_sync_cancel", default=None)
 MAX_BACKOFF = 30.0  # seconds between two attempts when the server names no wait
+NETWORK_RETRIES = 3  # retries of a call that got no HTTP answer (waits 1, 2, 4 s), then it fails
 
 
 class SyncError(RuntimeError):
@@ -117,32 +119,49 @@ def describe(exc: BaseException) -> str:
     return re.sub(r"hf_[A-Za-z0-9]{8,}", "hf_***", text)
 
 
+def unreachable(exc: BaseException) -> str:
+    """The message for a Hub call that got no HTTP answer: ``could not reach <host[:port]>: <reason>``."""
+    from urllib.parse import urlsplit
+
+    host = urlsplit(endpoint()).netloc.rpartition("@")[2] or endpoint()  # host[:port], never user:password
+    return f"could not reach {host}: {describe(exc)}"
+
+
 def with_retries(fn, deadline: float, sleep=time.sleep):
     """Call ``fn()``; retry retryable failures until ``time.monotonic()`` would pass ``deadline``.
 
-    Waits honour the server's ``Retry-After``; otherwise 1, 2, 4 … :data:`MAX_BACKOFF` s with ±20 %
-    jitter. Returns what ``fn`` returns.
+    HTTP answers worth retrying (408, 429, 5xx) wait what the server's ``Retry-After`` asks, else
+    1, 2, 4 … :data:`MAX_BACKOFF` s with ±20 % jitter, until the deadline. A failure with no HTTP
+    answer (DNS, refused, reset, timed out) is retried at most :data:`NETWORK_RETRIES` times, after
+    1, 2, 4 s (±20 %). Returns what ``fn`` returns.
 
     Raises:
         SyncError: the last failure, described (``retry_after`` set when the server asked for a wait),
-            once out of time or for a failure that is not worth retrying.
+            once out of time or tries, or for a failure that is not worth retrying.
     """
-    attempt = 0
+    attempt = network = 0
     while True:
         try:
             return fn()
         except SyncError:
             raise
         except Exception as e:
-            asked = retry_after(e)
+            asked, status = retry_after(e), status_of(e)
             if not is_retryable(e):
                 raise SyncError(describe(e), asked) from None
-            wait = asked if asked is not None else min(MAX_BACKOFF, 2.0 ** attempt) * random.uniform(0.8, 1.2)
-            attempt += 1
+            message = describe(e) if status is not None else unreachable(e)
+            if status is None:  # no answer from the server at all
+                if network >= NETWORK_RETRIES:
+                    raise SyncError(message) from None
+                wait = 2.0 ** network * random.uniform(0.8, 1.2)
+                network += 1
+            else:
+                wait = asked if asked is not None else min(MAX_BACKOFF, 2.0 ** attempt) * random.uniform(0.8, 1.2)
+                attempt += 1
             if time.monotonic() + wait > deadline:
-                raise SyncError(describe(e), asked) from None
+                raise SyncError(message, asked) from None
             cancel = CANCEL.get()
             if cancel is None:
                 sleep(wait)
             elif cancel.wait(wait):
-                raise SyncError(describe(e), asked) from None
+                raise SyncError(message, asked) from None
