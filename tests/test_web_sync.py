@@ -326,7 +326,7 @@ def test_a_running_run_reads_as_running_from_the_space(trackio_dir, hub, hub_env
     import trackio
     from pathlib import Path
 
-    from trackio.store.remote import _load_state, _refresh_heartbeats
+    from trackio.store.remote import _refresh_heartbeats
     from trackio.store.runs import project_runs
 
     run = trackio.init(project="syn", name="live", auto_log_cpu=False)
@@ -346,9 +346,14 @@ def test_a_running_run_reads_as_running_from_the_space(trackio_dir, hub, hub_env
             conn.close()
 
     assert status() == [("live", "running")]
-    state = _load_state(folder)
-    state["runs"][run.id]["heartbeat_at"] = "2020-01-01T00:00:00.000000+00:00"  # the machine went quiet
-    _refresh_heartbeats(folder / "syn.db", state)
+    conn = sqlite3.connect(str(folder / "syn.db"))
+    with conn:  # the machine went quiet: its last heartbeat, as the Space reported it, is old
+        key = f"remote_run:{run.id}"
+        seen = json.loads(conn.execute("SELECT value FROM project_metadata WHERE key=?", (key,)).fetchone()[0])
+        seen["heartbeat_at"] = "2020-01-01T00:00:00.000000+00:00"
+        conn.execute("UPDATE project_metadata SET value=? WHERE key=?", (json.dumps(seen), key))
+    conn.close()
+    _refresh_heartbeats(folder / "syn.db")
     assert status() == [("live", "crashed")]
 
 
