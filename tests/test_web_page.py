@@ -133,3 +133,23 @@ def test_show_web_serves_and_follows_new_rows(trackio_dir, page, hub_env):
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def test_split_chunks_draw_every_metric(trackio_dir, tmp_path, static_server, page, monkeypatch):
+    import trackio
+    from trackio.store import spacefmt as fmt
+
+    monkeypatch.setattr(fmt, "CHUNK_BYTES", 8_000)  # parts of a few metrics each
+    trackio.init(project="wide", name="w", auto_log_cpu=False)
+    for s in range(600):
+        trackio.log({f"m{i:02d}": s + i for i in range(40)})
+    trackio.finish()
+    out = tmp_path / "site"
+    export_project("wide", out, trackio_dir)
+    assert len(list(out.glob("data/runs/*/m0-0000-p*.js"))) >= 3
+    page.goto(static_server(out))
+    _wait_charts(page, "c.length === 40")
+    got = charts(page)
+    assert {k[1] for k in got} == {f"m{i:02d}" for i in range(40)}
+    assert all(c["points"] == {"w": 600} and c["last"]["w"] == 599 + int(c["metric"][1:]) for c in got.values())
+    assert page.trackio_events == []

@@ -369,3 +369,20 @@ def test_sync_in_background_returns_the_id_at_once(trackio_dir, hub, hub_env):
             "print(s)")
     proc = ok(run_py(code, hub_env))
     assert "tester/sp True" in proc.stdout and "('tester/sp', 'synced')" in proc.stdout
+
+
+def test_an_upload_refused_by_the_xet_path_fails_at_once(trackio_dir, hub, hub_env):
+    """A file over 10 MB takes the Hub's Xet path; hf_xet reports the Hub's 4xx as a ConnectionError,
+    which must not be retried until the sync times out."""
+    import time
+
+    import trackio
+
+    trackio.init(project="syn", name="a", config={"blob": "x" * 11_000_000}, auto_log_cpu=False)
+    trackio.log({"loss": 1.0})
+    trackio.finish()
+    t = time.monotonic()
+    proc = run_py("import trackio, trackio.web.sync as s; s.SYNC_TIMEOUT = 90\n"
+                  f"trackio.sync('syn', space_id={SPACE!r})", hub_env)
+    assert proc.returncode != 0 and "SyncError" in proc.stderr and "404" in proc.stderr, proc.stderr[-2000:]
+    assert time.monotonic() - t < 45  # failed without retrying to the 90 s limit

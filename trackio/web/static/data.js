@@ -40,9 +40,9 @@
       if (stream !== "m" && stream !== "s") return;
       var info = m.streams[stream];
       (info.chunks || []).forEach(function (name) {
-        if (!/^[ms]\d{1,2}-\d{4}(-open)?\.js$/.test(name)) return;
+        if (!/^[ms]\d{1,2}-\d{4}(-open)?(-p\d{1,3})?\.js$/.test(name)) return;
         keep.add(name);
-        var open = /-open\.js$/.test(name);
+        var open = /-open(-p\d+)?\.js$/.test(name);
         var rev = open ? (info.open_rev || String(Date.now())) : "full";
         var have = run.chunks.get(name);
         if (have && have.rev === rev) return;
