@@ -126,3 +126,45 @@ def test_a_cache_from_the_old_layout_is_rebuilt(trackio_dir, hub, hub_env, tmp_p
     (folder / "state.json").write_text(json.dumps(state))
     ok(_fetch(hub_env))
     assert _counts(folder) == {"r1": 50}
+
+
+TUI_WATCH = """
+import sys, threading, time
+import trackio.tui.loader as L
+from trackio.store.remote import fetch_space
+L.REFRESH_EVERY = 1.0
+folder = fetch_space({space!r})
+seen = {{}}
+def post(message):
+    delta = getattr(message, "delta", None)
+    for run in (delta.runs if delta is not None else []):
+        seen[run.name] = run.status
+    for block in (delta.metrics if delta is not None else []):
+        seen["rows"] = seen.get("rows", 0) + len(block.steps)
+loader = L.Loader("rem", folder, 0.25, post)
+threading.Thread(target=loader.run, daemon=True).start()
+print("ready", flush=True)
+deadline = time.time() + 90
+while time.time() < deadline and seen.get("b") != "finished":
+    time.sleep(0.1)
+loader.stop()
+print(seen.get("b"), flush=True)
+"""
+
+
+def test_the_tui_loader_follows_a_space_that_keeps_syncing(trackio_dir, hub, hub_env):
+    """``trackio tui --space``: the dashboard's worker re-reads the Space, so a run training on
+    another machine keeps updating (a new run here) instead of showing the first snapshot."""
+    _synced(hub_env, ("a", 20))
+    proc = subprocess.Popen([sys.executable, "-c", TUI_WATCH.format(space=SPACE)], env=hub_env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+        _log("rem", "b", 15)
+        ok(run_py(f"import trackio; trackio.sync('rem', space_id={SPACE!r})", hub_env))
+        out, err = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert out.strip() == "finished", err
