@@ -153,3 +153,34 @@ def test_split_chunks_draw_every_metric(trackio_dir, tmp_path, static_server, pa
     assert {k[1] for k in got} == {f"m{i:02d}" for i in range(40)}
     assert all(c["points"] == {"w": 600} and c["last"]["w"] == 599 + int(c["metric"][1:]) for c in got.values())
     assert page.trackio_events == []
+
+
+ORANGE = "(r, g, b) => Math.abs(r - 255) < 40 && Math.abs(g - 127) < 45 && b < 80"  # PALETTE[1], #ff7f0e
+
+
+def _pixels(page, metric, colour_js):
+    return page.evaluate(f"""() => {{ const match = {colour_js};
+        const cv = document.querySelector('.chart[data-metric="{metric}"] canvas');
+        const d = cv.getContext('2d').getImageData(0, 0, cv.width, cv.height).data;
+        let n = 0; for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 200 && match(d[i], d[i + 1], d[i + 2])) n++;
+        return n; }}""")
+
+
+def test_a_one_point_run_is_drawn_beside_a_dense_one(trackio_dir, tmp_path, static_server, page):
+    """A series of one point has no line; on a dense shared x axis uPlot hides point markers, so
+    series with few points always get them."""
+    import trackio
+
+    trackio.init(project="one", name="dense", auto_log_cpu=False)
+    for s in range(2000):
+        trackio.log({"loss": 1.0 + math.sin(s / 50)})
+    trackio.finish()
+    trackio.init(project="one", name="single", auto_log_cpu=False)
+    trackio.log({"loss": 0.5}, step=1000)
+    trackio.finish()
+    out = tmp_path / "site"
+    export_project("one", out, trackio_dir)
+    page.goto(static_server(out))
+    _wait_charts(page, "c.length === 1")
+    assert charts(page)[("m", "loss")]["points"] == {"dense": 2000, "single": 1}
+    assert _pixels(page, "loss", ORANGE) >= 12  # a visible dot in the single run's colour

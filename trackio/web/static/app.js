@@ -17,6 +17,7 @@
   var local = location.protocol === "file:" || /^(127\.|localhost$|\[::1\]$)/.test(location.hostname);
   var POLL = local ? 2000 : 5000;
   var POLL_MAX = 60000;
+  var FEW_POINTS = 64;  // series with at most this many points are drawn with point markers
   var STALE_MS = 10 * 60 * 1000;  // a "running" run whose machine has not synced for this long shows "stalled"
 
   var state = {
@@ -121,9 +122,14 @@
       var label = run.summary.name;
       var main = D.smooth(s.ys, state.smoothing);
       var table = [s.xs, main];
-      series.push({ label: label, stroke: run.color, width: 1.5, spanGaps: true });
+      var count = s.ys.filter(function (y) { return y !== null; }).length;
+      var line = { label: label, stroke: run.color, width: 1.5, spanGaps: true };
+      // uPlot hides point markers when the shared x axis is dense; a series of one point has no line
+      // at all, so series with few points always show theirs.
+      if (count <= FEW_POINTS) line.points = { show: true, size: 7, fill: run.color, stroke: run.color };
+      series.push(line);
       runs.push(label);
-      points[run.id] = s.ys.filter(function (y) { return y !== null; }).length;
+      points[run.id] = count;
       var mainCol = col;
       col += 1;
       if (s.band) {
