@@ -184,3 +184,65 @@ def test_a_one_point_run_is_drawn_beside_a_dense_one(trackio_dir, tmp_path, stat
     _wait_charts(page, "c.length === 1")
     assert charts(page)[("m", "loss")]["points"] == {"dense": 2000, "single": 1}
     assert _pixels(page, "loss", ORANGE) >= 12  # a visible dot in the single run's colour
+
+
+WRITER = """
+import time, trackio
+run = trackio.init(project="kill", name="victim", auto_log_cpu=False)
+for s in range(20):
+    trackio.log({"loss": s})
+run._writer.flush(30)
+print("ready", flush=True)
+time.sleep(600)
+"""
+
+
+def _badge(page):
+    return page.eval_on_selector_all("#runs .badge", "els => els.map(e => e.textContent)")
+
+
+def test_show_web_shows_a_killed_writer_as_crashed(trackio_dir, page, hub_env):
+    """A SIGKILLed writer adds no rows: the served export must still follow its status."""
+    writer = subprocess.Popen([sys.executable, "-c", WRITER], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, env=hub_env)
+    server = None
+    try:
+        for line in writer.stdout:  # the init banner, then "ready"
+            if line.strip() == "ready":
+                break
+        assert writer.poll() is None
+        server = subprocess.Popen([sys.executable, "-c", "from trackio.web import serve; serve('kill', 0)"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=hub_env)
+        m = re.search(r"(http://127\.0\.0\.1:\d+/)", server.stdout.readline())
+        assert m, server.stderr.read()
+        page.goto(m.group(1))
+        page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'running'", timeout=WAIT)
+        writer.kill()
+        writer.wait(timeout=30)  # reaped: its pid is gone, so the run reads as crashed
+        page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'crashed'", timeout=WAIT)
+    finally:
+        for proc in (writer, server):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+            if proc is not None:
+                proc.communicate(timeout=30)
+
+
+def test_a_quiet_running_run_turns_stalled_on_the_page_clock(trackio_dir, tmp_path, static_server, page):
+    """"stalled" depends on the time since the run's last heartbeat: the page re-evaluates it on a
+    timer, without new data."""
+    import time
+
+    import trackio
+
+    run = trackio.init(project="quiet", name="q", auto_log_cpu=False)
+    trackio.log({"loss": 1.0})
+    run._writer.flush(30)
+    out = tmp_path / "site"
+    export_project("quiet", out, trackio_dir)
+    trackio.finish()
+    page.clock.install(time=time.time())
+    page.goto(static_server(out))
+    page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'running'", timeout=WAIT)
+    page.clock.fast_forward("11:00")
+    page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'stalled'", timeout=WAIT)

@@ -1,9 +1,11 @@
 """``trackio show --web``: serve a project's export on 127.0.0.1 and keep it live.
 
 The project is exported into a temporary folder, served by the standard library's
-``ThreadingHTTPServer``, and re-exported (incrementally) whenever the project's fingerprint changes,
-checked every :data:`CHECK_EVERY` seconds; the page polls its data files and picks the new rows up.
-Data files are served with ``Cache-Control: no-store``.
+``ThreadingHTTPServer``, and re-exported (incrementally) whenever the project's fingerprint or a
+run's status changes (a writer that was killed adds no rows but turns ``crashed``), and at most every
+:data:`HEARTBEAT_EVERY` seconds when only heartbeats moved (the page shows a quiet run as "stalled"
+after ten minutes without one); checked every :data:`CHECK_EVERY` seconds. The page polls its data
+files and picks the changes up. Data files are served with ``Cache-Control: no-store``.
 """
 
 from __future__ import annotations
@@ -12,14 +14,34 @@ import functools
 import shutil
 import tempfile
 import threading
+import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from ..console import BOLD_ORANGE, paint, say
-from ..store.syncstate import project_fingerprint
 from .export import export_project
 
 CHECK_EVERY = 1.0  # seconds between checks for new rows
+HEARTBEAT_EVERY = 60.0  # seconds between re-exports made only to carry newer heartbeats
+
+
+def _state(project: str, directory: Path | None):
+    """``(fingerprint, {run id: status}, {run id: heartbeat})`` of the project now, or None."""
+    from ..store.reader import open_project
+    from ..store.runs import project_runs
+    from ..store.syncstate import fingerprint
+
+    try:
+        conn = open_project(project, directory)
+    except Exception:
+        return None
+    try:
+        runs = project_runs(conn)
+        return fingerprint(conn), {r.id: r.status for r in runs}, {r.id: r.heartbeat_at for r in runs}
+    except Exception:
+        return None
+    finally:
+        conn.close()
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -53,21 +75,26 @@ def serve(project: str, port: int = 7860, directory: Path | None = None, host: s
     out = Path(tempfile.mkdtemp(prefix="trackio-web-"))
     stop = stop or threading.Event()
     try:
+        last = _state(project, directory)
         export_project(project, out, directory)
-        last = project_fingerprint(project, directory)
+        exported_at = time.monotonic()
         httpd = _Server((host, port), functools.partial(_Handler, directory=str(out)))
         url = f"http://{host}:{httpd.server_address[1]}/"
 
         def refresh():
-            nonlocal last
+            nonlocal last, exported_at
             while not stop.wait(CHECK_EVERY):
-                fp = project_fingerprint(project, directory)
-                if fp is not None and fp != last:
-                    try:
-                        export_project(project, out, directory)
-                        last = fp
-                    except Exception:
-                        pass  # the file is busy or mid-migration: try again on the next tick
+                now = _state(project, directory)
+                if now is None or now == last:
+                    continue
+                beats_only = last is not None and now[:2] == last[:2]
+                if beats_only and time.monotonic() - exported_at < HEARTBEAT_EVERY:
+                    continue
+                try:
+                    export_project(project, out, directory)
+                    last, exported_at = now, time.monotonic()
+                except Exception:
+                    pass  # the file is busy or mid-migration: try again on the next tick
 
         threading.Thread(target=refresh, name="trackio-web-refresh", daemon=True).start()
         threading.Thread(target=lambda: (stop.wait(), httpd.shutdown()), daemon=True).start()

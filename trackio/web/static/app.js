@@ -19,6 +19,7 @@
   var POLL_MAX = 60000;
   var FEW_POINTS = 64;  // series with at most this many points are drawn with point markers
   var STALE_MS = 10 * 60 * 1000;  // a "running" run whose machine has not synced for this long shows "stalled"
+  var STATUS_EVERY = 30 * 1000;  // ms between re-evaluations of "stalled"
 
   var state = {
     project: null, order: [], runs: new Map(), selected: null,
@@ -210,7 +211,22 @@
     return e;
   }
 
+  // A run's status as shown: "stalled" for a running run whose machine has been quiet too long.
+  function shownStatus(s) {
+    var status = STATUSES[s.status] ? s.status : "unknown";
+    var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
+    return status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS ? "stalled" : status;
+  }
+
+  function statusSig() {
+    return state.order.map(function (id) {
+      var run = state.runs.get(id);
+      return run && run.summary ? shownStatus(run.summary) : "";
+    }).join("|");
+  }
+
   function renderRuns() {
+    state.statusSig = statusSig();
     var list = document.getElementById("runs");
     list.replaceChildren();
     var filter = state.runFilter.toLowerCase();
@@ -233,9 +249,7 @@
       name.title = "Show config";
       name.addEventListener("click", function () { state.selected = state.selected === id ? null : id; renderRuns(); renderConfig(); });
       var status = STATUSES[s.status] ? s.status : "unknown";
-      var shown = status;
-      var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
-      if (status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS) shown = "stalled";
+      var shown = shownStatus(s);
       var badge = el("span", "badge st-" + (shown === "stalled" ? "crashed" : status), shown);
       if (shown === "stalled") badge.title = "No news from the training machine since " + s.heartbeat_at;
       var meta = el("span", "meta muted", s.last_step === null || s.last_step === undefined ? "" : "step " + s.last_step);
@@ -362,4 +376,6 @@
   window.trackioTiming = { start: performance.now(), firstChart: null };  // ms since navigation start
   bind();
   loop();
+  // "stalled" depends on the clock, not only on the data: look again now and then.
+  setInterval(function () { if (statusSig() !== state.statusSig) renderRuns(); }, STATUS_EVERY);
 })();
