@@ -386,3 +386,21 @@ def test_an_upload_refused_by_the_xet_path_fails_at_once(trackio_dir, hub, hub_e
                   f"trackio.sync('syn', space_id={SPACE!r})", hub_env)
     assert proc.returncode != 0 and "SyncError" in proc.stderr and "404" in proc.stderr, proc.stderr[-2000:]
     assert time.monotonic() - t < 45  # failed without retrying to the 90 s limit
+
+
+def test_force_repairs_whatever_differs_on_the_space_raw_files_included(trackio_dir, hub, hub_env):
+    run = _log("syn", "a", 2500)
+    ok(_sync(hub_env))
+    good = hub.files(SPACE)
+    rdir = fmt.run_dir(run.id)
+    raw, full = f"{rdir}/raw/metrics-0000000000-0000002500.jsonl", f"{rdir}/m1-0000.js"
+    assert raw in good and full in good
+    ok(run_py("from huggingface_hub import HfApi, CommitOperationAdd as Add\n"
+              f"HfApi().create_commit({SPACE!r}, [Add({raw!r}, b'garbage\\n'), Add({full!r}, b'garbage'), "
+              f"Add('index.html', b'<h1>defaced</h1>')], commit_message='tamper', repo_type='space')", hub_env))
+    hub.clear_log()
+    ok(_sync(hub_env, extra=", force=True"))
+    now = hub.files(SPACE)
+    assert {p: now[p] == good[p] for p in (raw, full, "index.html")} == {raw: True, full: True, "index.html": True}
+    sent = {path for c in _commits(hub) for kind, path, _ in c["ops"] if kind == "file"}
+    assert {raw, full, "index.html"} <= sent and f"{rdir}/m1-0001.js" not in sent  # only what differed

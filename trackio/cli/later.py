@@ -105,7 +105,7 @@ def sync(project: OptProject = None,
          space_id: Optional[str] = typer.Option(None, "--space-id", metavar="ID", show_default=False,
                                                 help="Target Space (default: the project's, or TRACKIO_SPACE_ID)."),
          private: bool = typer.Option(False, "--private", help="Create the Space as private."),
-         force: bool = typer.Option(False, "--force", help="Re-upload files that did not change."),
+         force: bool = typer.Option(False, "--force", help="Rebuild every file and repair whatever differs on the Space."),
          sdk: Sdk = typer.Option(Sdk.gradio, "--sdk", help="Accepted for compatibility; the Space is static."),
          frontend: Optional[Path] = typer.Option(None, "--frontend", metavar="DIR", show_default=False, hidden=True)) -> None:
     """Push a project (or all unsynced projects) to a static Hugging Face Space."""

@@ -54,9 +54,13 @@ def _rows(conn, table: str, ids: list[int]) -> list[tuple]:
     return data.rows_from(conn, table, ids, _COLS[table])
 
 
-def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
+def build_raw(conn, run: RunRow, sink, rdir: str, force: bool = False) -> dict:
     """Add the run's new raw chunks to ``sink`` (and merge/delete as needed); return the run's
-    chunk lists ``{table: [[file name, first, end], ...]}`` covering rows ``0 … n`` contiguously."""
+    chunk lists ``{table: [[file name, first, end], ...]}`` covering rows ``0 … n`` contiguously.
+
+    ``force``: write every row again (files of :data:`~trackio.store.spacefmt.RAW_ROWS` rows) instead
+    of trusting what the sink holds, so a file that differs from the project is replaced (the sink
+    sends only files whose content changed) and any other raw file is deleted."""
     folder = f"{rdir}/raw"
     existing = sink.names(folder)
     out = {}
@@ -68,7 +72,7 @@ def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
                 segs.append((parsed[1], parsed[2], name))
         segs.sort()
         kept, have = [], 0
-        for first, end, name in segs:
+        for first, end, name in ([] if force else segs):
             if first == have and end > first:
                 kept.append((first, end, name))
                 have = end

@@ -207,7 +207,8 @@ def sync_once(project: str, space_id: str, *, private: bool | None, force: bool,
                 other_runs = remote.get("runs") or []
             from .raw import build_raw
 
-            build_project(conn, name, sink, force=force, raw=build_raw, other_runs=other_runs)
+            raw = (lambda c, r, s, d: build_raw(c, r, s, d, force=True)) if force else build_raw
+            build_project(conn, name, sink, force=force, raw=raw, other_runs=other_runs)
             build_site(sink)
             sink.put("README.md", readme(name))
             try:
@@ -330,7 +331,9 @@ def sync_project(project: str, space_id: str | None = None, private: bool | None
 
     Prints ``* Syncing project '<P>' to: <URL> (please wait...)`` and, on success,
     ``* Static Space deployed: <URL>``. ``private`` applies when the Space is created. ``force``
-    rebuilds every file and uploads whatever differs from the Space. ``run_in_background`` runs the
+    rebuilds every file from the project, raw row files included, and uploads whatever differs from
+    the Space's content (compared by git blob id, i.e. by content; a file identical to the Space's is
+    not sent again, as the Hub would store nothing new). ``run_in_background`` runs the
     upload in a daemon thread and returns at once (a failure is then a warning).
 
     Raises:
