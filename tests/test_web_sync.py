@@ -404,3 +404,61 @@ def test_force_repairs_whatever_differs_on_the_space_raw_files_included(trackio_
     assert {p: now[p] == good[p] for p in (raw, full, "index.html")} == {raw: True, full: True, "index.html": True}
     sent = {path for c in _commits(hub) for kind, path, _ in c["ops"] if kind == "file"}
     assert {raw, full, "index.html"} <= sent and f"{rdir}/m1-0001.js" not in sent  # only what differed
+
+
+def test_generated_space_ids_are_names_the_hub_accepts(trackio_dir, hub, hub_env):
+    names = ["日本語", "résumé 🚀", "-lead", "x" * 120]
+    for name in names:
+        _log(name, "a", 3)
+    proc = ok(run_py(f"import trackio\nfor p in {names!r}: print('ID', trackio.sync(p))", hub_env))
+    ids = [line[3:] for line in proc.stdout.splitlines() if line.startswith("ID ")]
+    assert [i.split("/")[1].rsplit("-", 1)[0] for i in ids] == ["trackio", "resume", "lead", "x" * 89]
+    for name, space_id in zip(names, ids):
+        assert hub.repo(space_id) is not None
+        conn = open_project(name, trackio_dir)
+        try:
+            assert sync_state(conn) == (space_id, "synced")
+        finally:
+            conn.close()
+
+
+def test_an_id_the_hub_refused_is_not_kept(trackio_dir, hub, hub_env):
+    _log("syn", "a", 3)
+    hub.fail("POST", r"^/api/repos/create", status=400, times=1, body={"error": "Invalid repo name"})
+    proc = run_py("import trackio; trackio.sync('syn')", hub_env)
+    assert proc.returncode != 0 and "HTTP 400" in proc.stderr
+    conn = open_project("syn", trackio_dir)
+    try:
+        assert sync_state(conn) == (None, "local")  # nothing stored: `sync --all` will not retry it forever
+    finally:
+        conn.close()
+
+
+def test_space_ids_and_messages_are_consistent(trackio_dir, hub, hub_env):
+    _log("syn", "a", 3)
+    proc = run_py("import trackio\ntry:\n    trackio.sync('nope')\nexcept Exception as e:\n"
+                  "    print(type(e).__name__, e)", hub_env)
+    assert proc.stdout.strip() == "ProjectNotFound Project 'nope' not found."
+    trackio_cli = str(__import__("pathlib").Path(__import__("sys").executable).with_name("trackio"))
+    import subprocess
+
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", "http://x/y z"], capture_output=True,
+                       text=True, env=hub_env)
+    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: Cannot tell the Space id from"), r
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", "bad id!"], capture_output=True,
+                       text=True, env=hub_env)
+    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: Invalid Space id 'bad id!'"), r
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", f"https://hf.co/spaces/{SPACE}/tree/main"],
+                       capture_output=True, text=True, env=hub_env)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == f"* Static Space deployed: {hub.url}/spaces/{SPACE}", r
+    hub.fail("GET", r"^/api/whoami", status=503, headers={"Retry-After": "600"}, times=10)
+    proc = run_py("import trackio; trackio.sync('syn', space_id='other')", hub_env)
+    assert "the Hub could not be reached (HTTP 503" in proc.stderr and "HF_TOKEN" not in proc.stderr
+    hub.rules.clear()
+    proc = ok(run_py("import trackio\nrun = trackio.init(project='syn', name='b', space_id='mydash', auto_log_cpu=False)\n"
+                     "trackio.log({'x': 1})\ntrackio.finish()\nprint('URL', run.url)", hub_env))
+    url = f"{hub.url}/spaces/tester/mydash"
+    assert f"* Static Space deployed: {url}" in proc.stdout and f"URL {url}" in proc.stdout
+    proc = run_py("import trackio\ntrackio.init(project='syn', name='c', space_id='bad id!', auto_log_cpu=False)\n"
+                  "trackio.finish()", hub_env)
+    assert proc.returncode == 0 and "UserWarning: Invalid Space id 'bad id!'" in proc.stderr
