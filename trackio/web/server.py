@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import shutil
 import tempfile
+import signal
 import threading
 import time
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -60,10 +61,18 @@ class _Server(ThreadingHTTPServer):
         pass
 
 
+def _on_sigterm(stop: threading.Event):
+    """Make SIGTERM stop the server like Ctrl+C (so the export folder is removed); returns the previous
+    handler, or None when this is not the main thread (signals can only be handled there)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, lambda signum, frame: stop.set())
+
 
 def serve(project: str, port: int = 7860, directory: Path | None = None, host: str = "127.0.0.1",
           ready=None, stop: threading.Event | None = None) -> None:
-    """Export ``project`` and serve it at ``http://<host>:<port>/`` until Ctrl+C (or ``stop`` is set).
+    """Export ``project`` and serve it at ``http://<host>:<port>/`` until Ctrl+C, SIGTERM (both end it
+    normally: the call returns) or ``stop`` is set; the temporary export folder is removed in every case.
 
     ``port=0`` picks a free port. Prints ``* Serving project 'P' at: <URL> (Ctrl+C to stop)``.
     ``ready``: optional callable receiving the URL once serving (for embedding and tests).
@@ -74,6 +83,7 @@ def serve(project: str, port: int = 7860, directory: Path | None = None, host: s
     """
     out = Path(tempfile.mkdtemp(prefix="trackio-web-"))
     stop = stop or threading.Event()
+    previous = _on_sigterm(stop)
     try:
         last = _state(project, directory)
         export_project(project, out, directory)
@@ -109,4 +119,6 @@ def serve(project: str, port: int = 7860, directory: Path | None = None, host: s
             stop.set()
             httpd.server_close()
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         shutil.rmtree(out, ignore_errors=True)
