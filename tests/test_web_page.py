@@ -246,3 +246,28 @@ def test_a_quiet_running_run_turns_stalled_on_the_page_clock(trackio_dir, tmp_pa
     page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'running'", timeout=WAIT)
     page.clock.fast_forward("11:00")
     page.wait_for_function("() => document.querySelector('#runs .badge')?.textContent === 'stalled'", timeout=WAIT)
+
+
+def test_time_axes_keep_every_point_of_fast_runs(trackio_dir, tmp_path, static_server, page):
+    """Rows logged microseconds apart: relative and wall time must not merge them (times kept to the
+    microsecond, and equal times of one series kept apart when runs are overlaid)."""
+    import trackio
+
+    for name in ("fast", "faster"):
+        trackio.init(project="fast", name=name, auto_log_cpu=False)
+        for s in range(1000):
+            trackio.log({"loss": 1.0 / (s + 1)})
+        trackio.finish()
+    out = tmp_path / "site"
+    export_project("fast", out, trackio_dir)
+    from trackio.store import spacefmt as fmt
+
+    chunk = fmt.unwrap(next(out.glob("data/runs/*/m0-0000.js")).read_bytes())[1]
+    assert len(set(chunk["t"])) > 100  # microseconds, not milliseconds (a tight loop logs rows µs apart)
+    page.goto(static_server(out))
+    _wait_charts(page, "c.length === 1")
+    assert charts(page)[("m", "loss")]["points"] == {"fast": 1000, "faster": 1000}
+    for axis in ("rel", "wall"):
+        page.select_option("#xaxis", axis)
+        page.wait_for_function(f"() => window.trackioCharts().every(c => c.axis === '{axis}')", timeout=WAIT)
+        assert charts(page)[("m", "loss")]["points"] == {"fast": 1000, "faster": 1000}, axis

@@ -174,8 +174,9 @@ def fmt_values(values, spec: str = "%.7g") -> str:
 
 
 def fmt_times(values) -> str:
-    """A JSON array of relative times in seconds, millisecond precision (None → null)."""
-    return "[" + ",".join("null" if v is None else "%.3f" % v for v in values) + "]"
+    """A JSON array of relative times in seconds, to the microsecond as stored (None → null): a
+    training loop logs many rows per millisecond, and rounding would merge their points."""
+    return "[" + ",".join("null" if v is None else "%.6f" % v for v in values) + "]"
 
 
 def chunk_parts(*, stream: str, level: int, index: int, b0: int, full: bool, steps, times,

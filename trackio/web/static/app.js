@@ -193,6 +193,7 @@
       }
       entry.stream = stream;
       entry.name = name;
+      entry.axis = spec.axis;
       entry.runs = spec.runs;
       entry.points = spec.points;
       container.appendChild(entry.el);  // keeps the sorted order
@@ -368,7 +369,7 @@
       });
       var xs = c.u.data[0];
       out.push({ stream: c.stream, metric: c.name, runs: c.runs.slice(), points: drawn, last: last,
-                 x: [xs[0], xs[xs.length - 1]], version: state.version });
+                 x: [xs[0], xs[xs.length - 1]], axis: c.axis, version: state.version });
     });
     return out;
   };

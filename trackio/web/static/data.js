@@ -93,9 +93,21 @@
       }
     });
     for (var k = 1; k < xs.length; k++) {
-      if (xs[k] < xs[k - 1]) { return sortSeries(xs, ys, lo, hi, band); }
+      if (xs[k] < xs[k - 1]) { return apart(sortSeries(xs, ys, lo, hi, band), axis); }
     }
-    return { xs: xs, ys: ys, lo: lo, hi: hi, band: band };
+    return apart({ xs: xs, ys: ys, lo: lo, hi: hi, band: band }, axis);
+  }
+
+  // On a time axis, rows logged within the same microsecond share an x; overlaid runs are joined on
+  // x (uPlot.join), which keeps one point per x and series. Move each repeat 1 µs past the point
+  // before it, so every point stays (a shift no chart can show).
+  function apart(s, axis) {
+    if (axis === "step") return s;
+    var xs = s.xs;
+    for (var k = 1; k < xs.length; k++) {
+      if (xs[k] <= xs[k - 1]) xs[k] = xs[k - 1] + 1e-6;
+    }
+    return s;
   }
 
   function sortSeries(xs, ys, lo, hi, band) {
