@@ -221,6 +221,8 @@ def test_spacefmt_names_and_wrapping():
     assert fmt.parse_raw_name("metrics-1-2.jsonl") is None
     blob = fmt.wrap("runs/abc", fmt.dumps({"name": "</script><img src=x>", "v": [1, "NaN"]}))
     assert fmt.unwrap(blob) == ("runs/abc", {"name": "</script><img src=x>", "v": [1, "NaN"]})
+    assert blob.split(b",\n", 1)[1].startswith(b'"{')  # the JSON travels as a string (see spacefmt)
+    assert fmt.unwrap(b'__trackio("k",\n{"__proto__":1}\n);\n') == ("k", {"__proto__": 1})  # first layout
     with pytest.raises(ValueError):
         fmt.unwrap(b"alert(1)")
     assert fmt.run_key("0" * 32) == "0" * 32

@@ -271,3 +271,33 @@ def test_time_axes_keep_every_point_of_fast_runs(trackio_dir, tmp_path, static_s
         page.select_option("#xaxis", axis)
         page.wait_for_function(f"() => window.trackioCharts().every(c => c.axis === '{axis}')", timeout=WAIT)
         assert charts(page)[("m", "loss")]["points"] == {"fast": 1000, "faster": 1000}, axis
+
+
+def test_proto_keys_are_plain_names(trackio_dir, tmp_path, static_server, page):
+    """A metric, config key or run named ``__proto__`` (in a JS object literal that key sets the
+    prototype instead of adding a property) is shown like any other name. trackio.log() renames a
+    ``__`` key, so the metric is written as another program (or an older trackio) would."""
+    import sqlite3
+
+    import trackio
+
+    trackio.init(project="proto", name="__proto__", config={"opt": {"__proto__": "cfg"}, "lr": 0.1}, auto_log_cpu=False)
+    for s in range(10):
+        trackio.log({"loss": 1.0 / (s + 1), "constructor": -s})
+    trackio.finish()
+    conn = sqlite3.connect(str(trackio_dir / "proto.db"))
+    with conn:
+        conn.execute("UPDATE metrics SET metrics = json_set(metrics, '$.__proto__', step)")
+    conn.close()
+    out = tmp_path / "site"
+    export_project("proto", out, trackio_dir)
+    page.goto(static_server(out))
+    _wait_charts(page, "c.length === 3")
+    got = charts(page)
+    assert set(got) == {("m", "__proto__"), ("m", "loss"), ("m", "constructor")}
+    assert got[("m", "__proto__")]["points"] == {"__proto__": 10} and got[("m", "__proto__")]["last"] == {"__proto__": 9}
+    page.click("#runs li:nth-child(1) .run-name")
+    page.wait_for_selector("#config:not([hidden])")
+    rows = page.eval_on_selector_all("#config-table tr", "els => els.map(e => e.textContent)")
+    assert {"lr0.1", 'opt{"__proto__":"cfg"}'} <= set(rows), rows
+    assert page.trackio_events == []

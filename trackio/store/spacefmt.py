@@ -18,8 +18,11 @@ share these names. Everything is small UTF-8 text, so an upload never needs LFS/
   row's position in logging order within the run) exactly as stored, one JSON array per line. Synced
   Spaces only; this is what ``--space`` reads back and what outlives the training machine.
 
-The ``.js`` files are JSON wrapped in one JavaScript call, ``__trackio("<key>",{...});``, so the page
-also loads them from ``file://`` (browsers refuse ``fetch`` there but run ``<script>`` files).
+The ``.js`` files are JSON wrapped in one JavaScript call, ``__trackio("<key>","<JSON text>");``, so
+the page also loads them from ``file://`` (browsers refuse ``fetch`` there but run ``<script>`` files).
+The JSON travels as a string literal and the page parses it with ``JSON.parse``: as a JavaScript
+object literal, a key named ``__proto__`` would set the object's prototype instead of adding the key.
+Files of the first layout (``__trackio("<key>",{...});``) are still read.
 """
 
 from __future__ import annotations
@@ -110,11 +113,9 @@ def dumps(obj) -> str:
 
 
 def wrap(key: str, body: str) -> bytes:
-    """A data ``.js`` file: the JSON text ``body`` wrapped as ``__trackio("<key>",<body>);``.
-
-    JSON is valid JavaScript (ES2019), so the page gets the object by running the file.
-    """
-    return f"{_CALL}{json.dumps(key)},\n{body}\n);\n".encode("utf-8")
+    """A data ``.js`` file: the JSON text ``body`` as a string literal, ``__trackio("<key>","<body>");``
+    (a JSON string is a valid JavaScript string literal since ES2019; see the module doc)."""
+    return f"{_CALL}{json.dumps(key)},\n{json.dumps(body, ensure_ascii=False)}\n);\n".encode("utf-8")
 
 
 def unwrap(data: bytes | str):
@@ -127,4 +128,5 @@ def unwrap(data: bytes | str):
     if not text.startswith(_CALL) or not text.endswith("\n);\n"):
         raise ValueError("not a trackio data file")
     head, _, rest = text[len(_CALL):].partition(",\n")
-    return json.loads(head), json.loads(rest[: -len("\n);\n")])
+    obj = json.loads(rest[: -len("\n);\n")])
+    return json.loads(head), (json.loads(obj) if isinstance(obj, str) else obj)

@@ -113,7 +113,8 @@
 
   function chartFor(stream, name) {
     var axis = state.xaxis === "step" && stream === "s" ? "rel" : state.xaxis;
-    var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [], points = {};
+    var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [];
+    var points = Object.create(null);
     var col = 1;
     state.order.forEach(function (id) {
       var run = state.runs.get(id);
@@ -214,7 +215,7 @@
 
   // A run's status as shown: "stalled" for a running run whose machine has been quiet too long.
   function shownStatus(s) {
-    var status = STATUSES[s.status] ? s.status : "unknown";
+    var status = D.own(STATUSES, s.status) ? s.status : "unknown";
     var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
     return status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS ? "stalled" : status;
   }
@@ -249,7 +250,7 @@
       name.type = "button";
       name.title = "Show config";
       name.addEventListener("click", function () { state.selected = state.selected === id ? null : id; renderRuns(); renderConfig(); });
-      var status = STATUSES[s.status] ? s.status : "unknown";
+      var status = D.own(STATUSES, s.status) ? s.status : "unknown";
       var shown = shownStatus(s);
       var badge = el("span", "badge st-" + (shown === "stalled" ? "crashed" : status), shown);
       if (shown === "stalled") badge.title = "No news from the training machine since " + s.heartbeat_at;
@@ -291,7 +292,7 @@
     body.replaceChildren();
     rows.slice(0, 500).forEach(function (r) {
       var a = r.a;
-      var level = LEVELS[a.level] ? a.level : "warn";
+      var level = D.own(LEVELS, a.level) ? a.level : "warn";
       var tr = el("tr", "alert lvl-" + level);
       tr.append(el("td", "muted", a.timestamp), el("td", null, r.run), el("td", null, level.toUpperCase()),
         el("td", null, a.title), el("td", null, a.text), el("td", null, a.step));
@@ -360,7 +361,7 @@
   window.trackioCharts = function () {
     var out = [];
     state.charts.forEach(function (c) {
-      var drawn = {}, last = {};
+      var drawn = Object.create(null), last = Object.create(null);
       c.u.series.forEach(function (s, i) {
         if (i === 0 || s.class === "aux") return;
         var ys = c.u.data[i].filter(function (y) { return y !== null && y !== undefined; });

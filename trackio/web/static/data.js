@@ -1,23 +1,33 @@
 /* trackio static dashboard: reading the data files and turning chunks into series.
  *
- * Data files (format: trackio/store/spacefmt.py) are JSON wrapped in a call,
- * __trackio("<key>", {...}); loading them with <script> tags works from a static host and from
- * file://. Exposes window.TrackioData for app.js.
+ * Data files (format: trackio/store/spacefmt.py) are JSON text in a string literal wrapped in a call,
+ * __trackio("<key>", "<JSON>"); loading them with <script> tags works from a static host and from
+ * file://. The text goes through JSON.parse, which makes a key named "__proto__" an ordinary property
+ * (an object literal would set the prototype instead); lookups by a name from the data use own().
+ * Exposes window.TrackioData for app.js.
  */
 (function () {
   "use strict";
 
   // ---- loading data files ------------------------------------------------------------------
   var waiting = new Map();
-  window.__trackio = function (key, obj) {
+  window.__trackio = function (key, data) {
     var w = waiting.get(key);
-    if (w) { waiting.delete(key); w.resolve(obj); }
+    if (!w) return;
+    waiting.delete(key);
+    try { w.resolve(typeof data === "string" ? JSON.parse(data) : data); }
+    catch (e) { w.reject(e); }
   };
+
+  // obj[name] when obj has its own property name (never one inherited from Object.prototype).
+  function own(obj, name) {
+    return obj && Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+  }
 
   function load(path, key, rev) {
     return new Promise(function (resolve, reject) {
       var s = document.createElement("script");
-      waiting.set(key, { resolve: resolve });
+      waiting.set(key, { resolve: resolve, reject: reject });
       s.src = path + "?v=" + encodeURIComponent(rev);
       s.async = true;
       s.onload = function () {
@@ -73,10 +83,10 @@
     var xs = [], ys = [], lo = [], hi = [], band = false;
     var t0 = (run.manifest && typeof run.manifest.t0 === "number") ? run.manifest.t0 : 0;
     chunksOf(run, stream).forEach(function (c) {
-      var v = c.v && c.v[name];
+      var v = own(c.v, name);
       if (!v) return;
-      var l = c.lo && c.lo[name], h = c.hi && c.hi[name];
-      var vs = c.vs && c.vs[name], vt = c.vt && c.vt[name];
+      var l = own(c.lo, name), h = own(c.hi, name);
+      var vs = own(c.vs, name), vt = own(c.vt, name);
       if (l) band = true;
       for (var i = 0; i < v.length; i++) {
         if (v[i] === null || v[i] === undefined) continue;
@@ -135,5 +145,5 @@
   }
 
   window.TrackioData = { load: load, safeKey: safeKey, loadRun: loadRun, chunksOf: chunksOf,
-                         seriesOf: seriesOf, smooth: smooth };
+                         seriesOf: seriesOf, smooth: smooth, own: own };
 })();
