@@ -301,3 +301,34 @@ def test_proto_keys_are_plain_names(trackio_dir, tmp_path, static_server, page):
     rows = page.eval_on_selector_all("#config-table tr", "els => els.map(e => e.textContent)")
     assert {"lr0.1", 'opt{"__proto__":"cfg"}'} <= set(rows), rows
     assert page.trackio_events == []
+
+
+def test_many_metrics_draw_lazily_and_smoothing_is_debounced(trackio_dir, tmp_path, static_server, page):
+    """200 metrics: only charts near the viewport are drawn (the rest when scrolled to), and a burst
+    of slider moves redraws a few times, not once per event."""
+    import trackio
+
+    for name in ("a", "b"):
+        trackio.init(project="many", name=name, auto_log_cpu=False)
+        for s in range(300):
+            trackio.log({f"m{i:03d}": s * (i + 1) for i in range(200)})
+        trackio.finish()
+    out = tmp_path / "site"
+    export_project("many", out, trackio_dir)
+    page.goto(static_server(out))
+    _wait_charts(page, "c.length === 200")
+    page.wait_for_function("() => document.querySelectorAll('.chart .uplot').length > 0", timeout=WAIT)
+    drawn = page.evaluate("document.querySelectorAll('.chart .uplot').length")
+    assert 0 < drawn < 60, drawn
+    assert charts(page)[("m", "m199")]["points"] == {"a": 300, "b": 300}  # known before it is drawn
+    page.evaluate("document.querySelector('.chart[data-metric=\"m199\"]').scrollIntoView()")
+    page.wait_for_function("() => document.querySelector('.chart[data-metric=\"m199\"] .uplot') !== null", timeout=WAIT)
+    before = charts(page)[("m", "m000")]["version"]
+    page.evaluate("""() => { const s = document.getElementById('smoothing');
+        for (let i = 1; i <= 30; i++) { s.value = String(i / 100); s.dispatchEvent(new Event('input')); } }""")
+    page.wait_for_function("() => window.trackioCharts()[0].version > %d" % before, timeout=WAIT)
+    page.wait_for_timeout(500)
+    after = charts(page)[("m", "m000")]["version"]
+    assert after - before <= 3, (before, after)
+    assert page.evaluate("document.getElementById('smoothing-value').textContent") == "0.30"
+    assert page.trackio_events == []
