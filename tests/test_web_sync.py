@@ -310,7 +310,7 @@ def test_raw_chunks_stay_few_and_contiguous(trackio_dir, tmp_path):
             listed = build_raw(conn, row, sink, fmt.run_dir(run.id))["metrics"]
         finally:
             conn.close()
-        assert len(listed) <= MERGE_AT
+        assert len(listed) <= 2 * (MERGE_AT - 1) + 1  # at most 7 small files per size tier (7 and 56 rows here)
         assert [c[1] for c in listed] == [0] + [c[2] for c in listed[:-1]] and listed[-1][2] == (round_ + 1) * 7
         on_disk = sorted(p.name for p in (tmp_path / "space" / fmt.run_dir(run.id) / "raw").glob("metrics-*"))
         assert on_disk == sorted(c[0] for c in listed)
@@ -462,3 +462,34 @@ def test_space_ids_and_messages_are_consistent(trackio_dir, hub, hub_env):
     proc = run_py("import trackio\ntrackio.init(project='syn', name='c', space_id='bad id!', auto_log_cpu=False)\n"
                   "trackio.finish()", hub_env)
     assert proc.returncode == 0 and "UserWarning: Invalid Space id 'bad id!'" in proc.stderr
+
+
+def test_raw_rows_synced_a_few_at_a_time_are_resent_only_a_few_times(trackio_dir, tmp_path):
+    """Size-tiered merging of small raw files: syncing one row at a time 300 times sends each row a
+    handful of times (not once per merge of an ever-growing tail) and keeps the file count small."""
+    import trackio
+    from trackio.store.runs import project_runs
+    from trackio.web.export import DirSink
+    from trackio.web.raw import build_raw
+
+    class Counting(DirSink):
+        rows_sent = 0
+
+        def put(self, path, data):
+            Counting.rows_sent += data.count(b"\n")
+            super().put(path, data)
+
+    sink = Counting(tmp_path / "space")
+    run = trackio.init(project="raw", name="r", auto_log_cpu=False)
+    for i in range(300):
+        trackio.log({"i": i})
+        run._writer.flush(30)
+        conn = open_project("raw", trackio_dir)
+        try:
+            (row,) = project_runs(conn)
+            listed = build_raw(conn, row, sink, fmt.run_dir(run.id))["metrics"]
+        finally:
+            conn.close()
+        assert len(listed) <= 3 * 7 + 1 and listed[-1][2] == i + 1
+    trackio.finish()
+    assert Counting.rows_sent <= 4 * 300, Counting.rows_sent
