@@ -48,7 +48,7 @@ def _fetch(env, quick=False):
     code = FETCH.format(space=SPACE)
     if quick:  # short limits so a failing Hub fails the read in seconds
         code = ("import trackio.store.remote as r, trackio.store.hubcall as h\n"
-                "r.FETCH_TIMEOUT = 6; h.CALL_TIMEOUT = 2; h.MAX_TRIES = 2\n" + code)
+                "r.CALL_WINDOW = 6; h.CALL_TIMEOUT = 2; h.MAX_TRIES = 2\n" + code)
     return run_py(code, env)
 
 

@@ -12,7 +12,9 @@ itself (``project_metadata`` key ``remote_run:<run id>``) and committed in the s
 the rows it counts, so a read that fails or is interrupted part-way never ingests a row twice.
 
 Every Hub call is bounded in time and retried on 408/429/5xx and network errors, honouring
-``Retry-After`` (:mod:`trackio.store.hubcall`), within :data:`FETCH_TIMEOUT` for the whole read.
+``Retry-After`` (:mod:`trackio.store.hubcall`), for at most :data:`CALL_WINDOW` seconds per call, so
+a Hub that hangs or keeps failing ends the read with an error while a big read that makes progress
+is never cut short.
 With ``HF_HUB_OFFLINE=1`` the cached copy is used as it is.
 
 A run the Space reports as ``running`` keeps reading as running while its machine's last heartbeat
@@ -42,7 +44,8 @@ __all__ = ["fetch_space", "refresh_space", "space_of", "parse_space_id", "cache_
            "SpaceUnavailable"]
 
 REMOTE_FRESH = 330.0  # seconds: the syncing machine's keep-alive period (300 s) plus slack
-FETCH_TIMEOUT = 120.0  # seconds one fetch may take in all, retries included
+CALL_WINDOW = 60.0  # seconds one Hub call may take, retries included
+LOCK_TIMEOUT = 600.0  # seconds to wait for another process updating the same cache
 STATE_VERSION = 2  # state.json layout; a cache written by another layout is rebuilt
 _SEEN = "remote_run:"  # project_metadata key prefix of a run's read progress
 _TOKENS: dict[str, str | None] = {}  # cache folder -> the token given for it in this process (never stored)
@@ -101,7 +104,7 @@ def fetch_space(space_id_or_url: str, token: str | None = None, max_age: float =
         ValueError: not a Space id or URL.
         SpaceNotFound: ``Space 'ID' has no trackio data.`` (missing, not visible, or not a trackio Space).
         SpaceUnavailable: the Hub could not be reached, answered with an error, or did not answer
-            within :data:`FETCH_TIMEOUT` seconds; offline mode without a cached copy.
+            within :data:`CALL_WINDOW` seconds; offline mode without a cached copy.
     """
     space_id = parse_space_id(space_id_or_url)
     try:
@@ -121,17 +124,16 @@ def fetch_space(space_id_or_url: str, token: str | None = None, max_age: float =
     if _offline():
         raise SpaceUnavailable(f"Cannot read Space '{space_id}': offline mode is enabled (HF_HUB_OFFLINE=1) and "
                                f"there is no cached copy of it.")
-    deadline = time.monotonic() + FETCH_TIMEOUT
     api = HfApi(endpoint=_endpoint(), token=token)
     try:
-        info = call(lambda: api.space_info(space_id, timeout=hubcall.CALL_TIMEOUT), deadline)
+        info = call(lambda: api.space_info(space_id, timeout=hubcall.CALL_TIMEOUT), _window())
     except Exception as e:
         if _status(e) in (401, 403, 404) or type(e).__name__ in ("RepositoryNotFoundError", "GatedRepoError"):
             raise SpaceNotFound(space_id) from None
         raise SpaceUnavailable(f"Could not read Space '{space_id}': {_reason(e)}") from None
     try:
-        with FileLock(str(folder / ".lock"), timeout=max(1.0, deadline - time.monotonic())):
-            _update(api, space_id, info.sha, folder, deadline)
+        with FileLock(str(folder / ".lock"), timeout=LOCK_TIMEOUT):
+            _update(api, space_id, info.sha, folder)
     except Timeout:
         raise SpaceUnavailable(f"Could not read Space '{space_id}': another trackio process is still updating "
                                f"its cached copy ({folder}).") from None
@@ -188,7 +190,12 @@ def _drop_old_layout(folder: Path) -> None:
         (folder / "state.json").unlink(missing_ok=True)
 
 
-def _update(api, space_id: str, sha: str, folder: Path, deadline: float) -> None:
+def _window() -> float:
+    """The deadline (``time.monotonic()``) of a call starting now."""
+    return time.monotonic() + CALL_WINDOW
+
+
+def _update(api, space_id: str, sha: str, folder: Path) -> None:
     _drop_old_layout(folder)
     state = _load_state(folder)
     db_name = state.get("db")
@@ -197,7 +204,7 @@ def _update(api, space_id: str, sha: str, folder: Path, deadline: float) -> None
         _refresh_heartbeats(folder / db_name)
         return
     try:
-        files = set(call(lambda: api.list_repo_files(space_id, repo_type="space", revision=sha), deadline))
+        files = set(call(lambda: api.list_repo_files(space_id, repo_type="space", revision=sha), _window()))
     except Exception as e:
         raise SpaceUnavailable(f"Could not list Space '{space_id}': {_reason(e)}") from None
     if fmt.PROJECT_FILE not in files:
@@ -209,7 +216,7 @@ def _update(api, space_id: str, sha: str, folder: Path, deadline: float) -> None
                 local = api.hf_hub_download(space_id, path, repo_type="space", revision=sha, local_dir=str(incoming))
                 return Path(local).read_bytes()
             try:
-                return call(once, deadline, limit=False)  # downloads time out by themselves
+                return call(once, _window(), limit=False)  # downloads time out by themselves
             except Exception as e:
                 raise SpaceUnavailable(f"Could not download '{path}' from Space '{space_id}': {_reason(e)}") from None
 
