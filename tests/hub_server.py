@@ -279,6 +279,8 @@ def _handler_for(server: HubServer):
             if not self._authed():
                 raise _Reply(401, "Invalid user token")
             repo_type = req.get("type") or "model"
+            if not _valid_name(str(req.get("name") or "")):  # as the Hub: 400 for a name it does not accept
+                raise _Reply(400, "Invalid repo name: use letters, digits, '-', '_' and '.' (at most 96 characters)")
             repo_id = f"{req.get('organization') or self.hub.user}/{req['name']}"
             prefix = "" if repo_type == "model" else f"{repo_type}s/"
             url = f"{self.hub.url}/{prefix}{repo_id}"
@@ -442,6 +444,13 @@ def _handler_for(server: HubServer):
             return 200
 
     return Handler
+
+
+def _valid_name(name: str) -> bool:
+    """The Hub's repository name rule: ASCII letters, digits, ``-_.``, 1-96 characters, not starting or
+    ending with ``-`` or ``.``, no ``--`` or ``..``."""
+    return (re.fullmatch(r"[A-Za-z0-9_](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9_])?", name) is not None
+            and "--" not in name and ".." not in name)
 
 
 class _QuietServer(ThreadingHTTPServer):

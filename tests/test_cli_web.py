@@ -86,21 +86,61 @@ def test_sync_status_and_space_reads(trackio_dir, hub, hub_env):
     assert not (trackio_dir.parent / "elsewhere").exists()  # reading a Space writes nothing locally
 
 
+def _serve(env, *args):
+    """Start ``trackio show --web ARGS``; returns ``(process, url)`` once it serves."""
+    proc = subprocess.Popen([TRACKIO, "show", "--web", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    line = ""
+    deadline = time.monotonic() + 60
+    while "http://127.0.0.1:" not in line and time.monotonic() < deadline and proc.poll() is None:
+        line = proc.stdout.readline()
+    assert "http://127.0.0.1:" in line, proc.stderr.read()
+    return proc, line[line.index("http://"):].split()[0], line
+
+
 def test_show_web_serves_the_export(trackio_dir, hub_env):
     _log(hub_env, "a", 20)
-    r = cli(hub_env, "show", "--web")
-    assert (r.returncode, r.stderr) == (1, "Error: Provide --project to serve a project with --web.\n")
-    proc = subprocess.Popen([TRACKIO, "show", "--web", "--project", "webp", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=hub_env)
+    proc, url, _ = _serve(hub_env, "--project", "webp", "--port", "0")
     try:
-        line = ""
-        deadline = time.monotonic() + 60
-        while "http://127.0.0.1:" not in line and time.monotonic() < deadline:
-            line = proc.stdout.readline()
-        url = line[line.index("http://"):].split()[0]
         with urllib.request.urlopen(url, timeout=30) as resp:
             assert resp.status == 200 and b"<html" in resp.read().lower()
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
     assert proc.returncode == 0  # Ctrl+C is how a user stops the server: a clean exit
+
+
+def test_show_web_ports_default_project_and_clean_exit(trackio_dir, hub_env, tmp_path):
+    import socket
+
+    r = cli(hub_env, "show", "--web")
+    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: No projects found in "), r.stderr
+    _log(hub_env, "a", 5)
+    env = dict(hub_env, TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    r = cli(env, "show", "--web", "--port", "99999")
+    assert r.returncode == 2 and "99999" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        r = cli(env, "show", "--web", "--project", "webp", "--port", str(port))
+    assert (r.returncode, r.stdout) == (1, "") and \
+        r.stderr == f"Error: Port {port} is already in use; choose another with --port (0 picks a free one).\n"
+    other = dict(env, TRACKIO_DIR=str(tmp_path / "two"))
+    for project in ("older", "newer"):
+        done = subprocess.run([sys.executable, "-c", f"import trackio; trackio.init(project={project!r}, "
+                               "auto_log_cpu=False); trackio.log({'x': 1}); trackio.finish()"], env=other)
+        assert done.returncode == 0
+        time.sleep(0.05)
+    proc, url, line = _serve(other, "--port", "0")  # no --project: the most recently written one
+    try:
+        assert "Serving project 'newer'" in line
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+    assert proc.returncode == 0 and list((tmp_path / "tmp").glob("trackio-web-*")) == []  # SIGTERM cleans up

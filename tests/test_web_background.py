@@ -129,3 +129,38 @@ def test_long_trainings_squash_the_space_history(trackio_dir, hub, hub_env):
     repo = hub.repo(SPACE)
     assert len(repo.commits) < len([r for r in hub.requests("POST", r"/commit/") if r["status"] == 200])
     assert _rows_on_space(hub) == stats["steps"]  # nothing lost by squashing
+
+
+def test_a_retry_after_longer_than_the_short_finish_budget_is_honoured(trackio_dir, hub, hub_env):
+    """finish() cancels the background wait on a 429; its own last sync must still wait what the Hub
+    asked (6 s here) rather than give up after the short budget meant for an unreachable Hub."""
+    hub.fail("*", r"^/api/", status=429, headers={"Retry-After": "6"}, times=2)
+    proc, stats = _train(hub_env, interval=0.5, seconds=1.5, finish=30.0)
+    ok(proc)
+    assert "could not sync" not in proc.stderr, proc.stderr
+    assert re.search(r"\* Static Space deployed: ", proc.stdout)
+    assert _rows_on_space(hub) == stats["steps"]
+    assert _state(trackio_dir) == (SPACE, "synced")
+
+
+def test_rate_limits_waited_out_at_finish_print_no_pending_warning(trackio_dir, hub, hub_env):
+    hub.fail("*", r"^/api/", status=429, headers={"Retry-After": "3"}, times=3)
+    proc, stats = _train(hub_env, interval=0.5, seconds=1.5, finish=30.0)
+    ok(proc)
+    assert "marked pending" not in proc.stderr, proc.stderr
+    assert re.search(r"\* Static Space deployed: ", proc.stdout)
+    assert _rows_on_space(hub) == stats["steps"]
+
+
+def test_a_script_ending_right_after_init_still_syncs_at_exit(trackio_dir, hub, hub_env):
+    """No finish(): the exit-time sync runs during interpreter shutdown, when nothing new may be
+    imported that registers an atexit hook (huggingface_hub's thread pool does)."""
+    proc = ok(run_py(f"import trackio\ntrackio.init(project='bg', name='r', space_id={SPACE!r}, auto_log_cpu=False)\n"
+                     f"trackio.log({{'loss': 1.0}})\n", hub_env))
+    url = f"{hub.url}/spaces/{SPACE}"
+    for line in proc.stdout.splitlines():  # only the lines contract §1.12 lists
+        assert line.startswith("* ") or line == 'trackio show --project "bg"', proc.stdout
+    assert proc.stdout.splitlines()[-1] == f"* Static Space deployed: {url}", proc.stdout + proc.stderr
+    assert proc.stderr == ""
+    assert _rows_on_space(hub) == 1
+    assert _state(trackio_dir) == (SPACE, "synced")

@@ -23,8 +23,13 @@ def series(out: Path, run_id: str, name: str, stream: str = "m") -> dict:
     """Concatenate a metric's arrays over the run's chunks, as the page does."""
     manifest = read(out, fmt.run_file(run_id))
     got = {"v": [], "lo": [], "hi": [], "s": [], "n": 0}
-    for chunk_name in manifest["streams"][stream]["chunks"]:
-        c = read(out, f"{fmt.run_dir(run_id)}/{chunk_name}")
+    chunks = manifest["streams"][stream]["chunks"]
+    for i, chunk_name in enumerate(chunks):
+        if fmt.view_part(chunk_name):
+            continue  # a further part of the chunk before: read with it
+        parts = [read(out, f"{fmt.run_dir(run_id)}/{p}") for p in chunks[i:]
+                 if p == chunk_name or p.startswith(chunk_name[:-3] + "-p")]
+        c = next((p for p in parts if name in p["v"]), parts[0])
         got["n"] += c["nb"]
         v = c["v"].get(name, [None] * c["nb"])
         got["v"] += v
@@ -216,6 +221,8 @@ def test_spacefmt_names_and_wrapping():
     assert fmt.parse_raw_name("metrics-1-2.jsonl") is None
     blob = fmt.wrap("runs/abc", fmt.dumps({"name": "</script><img src=x>", "v": [1, "NaN"]}))
     assert fmt.unwrap(blob) == ("runs/abc", {"name": "</script><img src=x>", "v": [1, "NaN"]})
+    assert blob.split(b",\n", 1)[1].startswith(b'"{')  # the JSON travels as a string (see spacefmt)
+    assert fmt.unwrap(b'__trackio("k",\n{"__proto__":1}\n);\n') == ("k", {"__proto__": 1})  # first layout
     with pytest.raises(ValueError):
         fmt.unwrap(b"alert(1)")
     assert fmt.run_key("0" * 32) == "0" * 32
@@ -231,3 +238,35 @@ def test_downsample_mixed_columns():
     assert "c" not in got
     ends, got = downsample([{"a": "NaN"}, {"a": 2.0}, {"a": 5.0}, {"a": "Infinity"}], 2)
     assert got["a"].last == [2.0, "Infinity"] and got["a"].lo == [2.0, 5.0] and got["a"].hi == [2.0, 5.0]
+
+
+def test_wide_runs_split_view_chunks_under_the_size_limit(trackio_dir, tmp_path, monkeypatch):
+    """Many metrics: a chunk is split by metrics into parts, each under CHUNK_BYTES (the Hub takes
+    plain uploads up to 10 MB only), and the series read back whole."""
+    import trackio
+
+    monkeypatch.setattr(fmt, "CHUNK_BYTES", 60_000)
+    run = trackio.init(project="wide", name="w", auto_log_cpu=False)
+    for s in range(600):
+        trackio.log({f"layer{i:03d}/grad": (s * 7 + i) % 101 / 100 for i in range(120)})
+    trackio.finish()
+    out = tmp_path / "site"
+    export_project("wide", out, trackio_dir)
+    rdir = out / fmt.run_dir(run.id)
+    sizes = {p.name: p.stat().st_size for p in rdir.glob("m*.js")}
+    assert any("-p" in name for name in sizes) and max(sizes.values()) < 70_000, sizes
+    manifest = read(out, fmt.run_file(run.id))
+    assert sorted(manifest["streams"]["m"]["chunks"]) == sorted(sizes)
+    for i in (0, 57, 119):
+        got = series(out, run.id, f"layer{i:03d}/grad")
+        assert got["n"] == 600 and got["v"] == [(s * 7 + i) % 101 / 100 for s in range(600)]
+    full = {n: (rdir / n).stat().st_mtime_ns for n in sizes if "open" not in n}
+    trackio.init(project="wide", name="w", resume="allow", auto_log_cpu=False)
+    for s in range(600, 700):
+        trackio.log({f"layer{i:03d}/grad": 0.5 for i in range(120)})
+    trackio.finish()
+    export_project("wide", out, trackio_dir)
+    after = {p.name for p in rdir.glob("m*.js")}
+    assert {n: (rdir / n).stat().st_mtime_ns for n in full} == full  # full chunks and their parts kept
+    assert sorted(read(out, fmt.run_file(run.id))["streams"]["m"]["chunks"]) == sorted(after)  # no stale part
+    assert series(out, run.id, "layer119/grad")["v"][-1] == 0.5

@@ -310,7 +310,7 @@ def test_raw_chunks_stay_few_and_contiguous(trackio_dir, tmp_path):
             listed = build_raw(conn, row, sink, fmt.run_dir(run.id))["metrics"]
         finally:
             conn.close()
-        assert len(listed) <= MERGE_AT
+        assert len(listed) <= 2 * (MERGE_AT - 1) + 1  # at most 7 small files per size tier (7 and 56 rows here)
         assert [c[1] for c in listed] == [0] + [c[2] for c in listed[:-1]] and listed[-1][2] == (round_ + 1) * 7
         on_disk = sorted(p.name for p in (tmp_path / "space" / fmt.run_dir(run.id) / "raw").glob("metrics-*"))
         assert on_disk == sorted(c[0] for c in listed)
@@ -326,7 +326,7 @@ def test_a_running_run_reads_as_running_from_the_space(trackio_dir, hub, hub_env
     import trackio
     from pathlib import Path
 
-    from trackio.store.remote import _load_state, _refresh_heartbeats
+    from trackio.store.remote import _refresh_heartbeats
     from trackio.store.runs import project_runs
 
     run = trackio.init(project="syn", name="live", auto_log_cpu=False)
@@ -346,9 +346,14 @@ def test_a_running_run_reads_as_running_from_the_space(trackio_dir, hub, hub_env
             conn.close()
 
     assert status() == [("live", "running")]
-    state = _load_state(folder)
-    state["runs"][run.id]["heartbeat_at"] = "2020-01-01T00:00:00.000000+00:00"  # the machine went quiet
-    _refresh_heartbeats(folder / "syn.db", state)
+    conn = sqlite3.connect(str(folder / "syn.db"))
+    with conn:  # the machine went quiet: its last heartbeat, as the Space reported it, is old
+        key = f"remote_run:{run.id}"
+        seen = json.loads(conn.execute("SELECT value FROM project_metadata WHERE key=?", (key,)).fetchone()[0])
+        seen["heartbeat_at"] = "2020-01-01T00:00:00.000000+00:00"
+        conn.execute("UPDATE project_metadata SET value=? WHERE key=?", (json.dumps(seen), key))
+    conn.close()
+    _refresh_heartbeats(folder / "syn.db")
     assert status() == [("live", "crashed")]
 
 
@@ -364,3 +369,127 @@ def test_sync_in_background_returns_the_id_at_once(trackio_dir, hub, hub_env):
             "print(s)")
     proc = ok(run_py(code, hub_env))
     assert "tester/sp True" in proc.stdout and "('tester/sp', 'synced')" in proc.stdout
+
+
+def test_an_upload_refused_by_the_xet_path_fails_at_once(trackio_dir, hub, hub_env):
+    """A file over 10 MB takes the Hub's Xet path; hf_xet reports the Hub's 4xx as a ConnectionError,
+    which must not be retried until the sync times out."""
+    import time
+
+    import trackio
+
+    trackio.init(project="syn", name="a", config={"blob": "x" * 11_000_000}, auto_log_cpu=False)
+    trackio.log({"loss": 1.0})
+    trackio.finish()
+    t = time.monotonic()
+    proc = run_py("import trackio, trackio.web.sync as s; s.SYNC_TIMEOUT = 90\n"
+                  f"trackio.sync('syn', space_id={SPACE!r})", hub_env)
+    assert proc.returncode != 0 and "SyncError" in proc.stderr and "404" in proc.stderr, proc.stderr[-2000:]
+    assert time.monotonic() - t < 45  # failed without retrying to the 90 s limit
+
+
+def test_force_repairs_whatever_differs_on_the_space_raw_files_included(trackio_dir, hub, hub_env):
+    run = _log("syn", "a", 2500)
+    ok(_sync(hub_env))
+    good = hub.files(SPACE)
+    rdir = fmt.run_dir(run.id)
+    raw, full = f"{rdir}/raw/metrics-0000000000-0000002500.jsonl", f"{rdir}/m1-0000.js"
+    assert raw in good and full in good
+    ok(run_py("from huggingface_hub import HfApi, CommitOperationAdd as Add\n"
+              f"HfApi().create_commit({SPACE!r}, [Add({raw!r}, b'garbage\\n'), Add({full!r}, b'garbage'), "
+              f"Add('index.html', b'<h1>defaced</h1>')], commit_message='tamper', repo_type='space')", hub_env))
+    hub.clear_log()
+    ok(_sync(hub_env, extra=", force=True"))
+    now = hub.files(SPACE)
+    assert {p: now[p] == good[p] for p in (raw, full, "index.html")} == {raw: True, full: True, "index.html": True}
+    sent = {path for c in _commits(hub) for kind, path, _ in c["ops"] if kind == "file"}
+    assert {raw, full, "index.html"} <= sent and f"{rdir}/m1-0001.js" not in sent  # only what differed
+
+
+def test_generated_space_ids_are_names_the_hub_accepts(trackio_dir, hub, hub_env):
+    names = ["日本語", "résumé 🚀", "-lead", "x" * 120]
+    for name in names:
+        _log(name, "a", 3)
+    proc = ok(run_py(f"import trackio\nfor p in {names!r}: print('ID', trackio.sync(p))", hub_env))
+    ids = [line[3:] for line in proc.stdout.splitlines() if line.startswith("ID ")]
+    assert [i.split("/")[1].rsplit("-", 1)[0] for i in ids] == ["trackio", "resume", "lead", "x" * 89]
+    for name, space_id in zip(names, ids):
+        assert hub.repo(space_id) is not None
+        conn = open_project(name, trackio_dir)
+        try:
+            assert sync_state(conn) == (space_id, "synced")
+        finally:
+            conn.close()
+
+
+def test_an_id_the_hub_refused_is_not_kept(trackio_dir, hub, hub_env):
+    _log("syn", "a", 3)
+    hub.fail("POST", r"^/api/repos/create", status=400, times=1, body={"error": "Invalid repo name"})
+    proc = run_py("import trackio; trackio.sync('syn')", hub_env)
+    assert proc.returncode != 0 and "HTTP 400" in proc.stderr
+    conn = open_project("syn", trackio_dir)
+    try:
+        assert sync_state(conn) == (None, "local")  # nothing stored: `sync --all` will not retry it forever
+    finally:
+        conn.close()
+
+
+def test_space_ids_and_messages_are_consistent(trackio_dir, hub, hub_env):
+    _log("syn", "a", 3)
+    proc = run_py("import trackio\ntry:\n    trackio.sync('nope')\nexcept Exception as e:\n"
+                  "    print(type(e).__name__, e)", hub_env)
+    assert proc.stdout.strip() == "ProjectNotFound Project 'nope' not found."
+    trackio_cli = str(__import__("pathlib").Path(__import__("sys").executable).with_name("trackio"))
+    import subprocess
+
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", "http://x/y z"], capture_output=True,
+                       text=True, env=hub_env)
+    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: Cannot tell the Space id from"), r
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", "bad id!"], capture_output=True,
+                       text=True, env=hub_env)
+    assert (r.returncode, r.stdout) == (1, "") and r.stderr.startswith("Error: Invalid Space id 'bad id!'"), r
+    r = subprocess.run([trackio_cli, "sync", "--project", "syn", "--space-id", f"https://hf.co/spaces/{SPACE}/tree/main"],
+                       capture_output=True, text=True, env=hub_env)
+    assert r.returncode == 0 and r.stdout.splitlines()[-1] == f"* Static Space deployed: {hub.url}/spaces/{SPACE}", r
+    hub.fail("GET", r"^/api/whoami", status=503, headers={"Retry-After": "600"}, times=10)
+    proc = run_py("import trackio; trackio.sync('syn', space_id='other')", hub_env)
+    assert "the Hub could not be reached (HTTP 503" in proc.stderr and "HF_TOKEN" not in proc.stderr
+    hub.rules.clear()
+    proc = ok(run_py("import trackio\nrun = trackio.init(project='syn', name='b', space_id='mydash', auto_log_cpu=False)\n"
+                     "trackio.log({'x': 1})\ntrackio.finish()\nprint('URL', run.url)", hub_env))
+    url = f"{hub.url}/spaces/tester/mydash"
+    assert f"* Static Space deployed: {url}" in proc.stdout and f"URL {url}" in proc.stdout
+    proc = run_py("import trackio\ntrackio.init(project='syn', name='c', space_id='bad id!', auto_log_cpu=False)\n"
+                  "trackio.finish()", hub_env)
+    assert proc.returncode == 0 and "UserWarning: Invalid Space id 'bad id!'" in proc.stderr
+
+
+def test_raw_rows_synced_a_few_at_a_time_are_resent_only_a_few_times(trackio_dir, tmp_path):
+    """Size-tiered merging of small raw files: syncing one row at a time 300 times sends each row a
+    handful of times (not once per merge of an ever-growing tail) and keeps the file count small."""
+    import trackio
+    from trackio.store.runs import project_runs
+    from trackio.web.export import DirSink
+    from trackio.web.raw import build_raw
+
+    class Counting(DirSink):
+        rows_sent = 0
+
+        def put(self, path, data):
+            Counting.rows_sent += data.count(b"\n")
+            super().put(path, data)
+
+    sink = Counting(tmp_path / "space")
+    run = trackio.init(project="raw", name="r", auto_log_cpu=False)
+    for i in range(300):
+        trackio.log({"i": i})
+        run._writer.flush(30)
+        conn = open_project("raw", trackio_dir)
+        try:
+            (row,) = project_runs(conn)
+            listed = build_raw(conn, row, sink, fmt.run_dir(run.id))["metrics"]
+        finally:
+            conn.close()
+        assert len(listed) <= 3 * 7 + 1 and listed[-1][2] == i + 1
+    trackio.finish()
+    assert Counting.rows_sent <= 4 * 300, Counting.rows_sent

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import json
 import os
 import shutil
 import subprocess
@@ -130,7 +131,8 @@ def page(browser):
 
 def charts(pg) -> dict:
     """``{(stream, metric): {"runs": [...], "points": {run name: count}}}`` as drawn by the page."""
-    return {(c["stream"], c["metric"]): c for c in pg.evaluate("window.trackioCharts()")}
+    # through JSON text: Playwright's own transfer drops a key named "__proto__"
+    return {(c["stream"], c["metric"]): c for c in json.loads(pg.evaluate("JSON.stringify(window.trackioCharts())"))}
 
 
 __all__ = ["hub", "hub_env", "static_server", "browser", "page", "run_py", "ok", "charts", "TOKEN", "CHROMIUM",

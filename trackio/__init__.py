@@ -96,6 +96,14 @@ def init(project: str, name: str | None = None, group: str | None = None, space_
                       UserWarning, stacklevel=2)
     if space_id is None:
         space_id = os.environ.get("TRACKIO_SPACE_ID") or None
+    if space_id:  # USER/NAME, NAME or a Space URL; a name the Hub would refuse is neither stored nor synced to
+        from .store.spaceid import parse_space_id
+
+        try:
+            space_id = parse_space_id(space_id, bare=True)
+        except ValueError as e:
+            warnings.warn(f"{e} The run is logged locally and not synced to a Space.", UserWarning, stacklevel=2)
+            space_id = None
     webhook_url = webhook_url or os.environ.get("TRACKIO_WEBHOOK_URL") or None
 
     # 2. Finish a run already active in this process.

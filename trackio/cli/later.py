@@ -51,8 +51,11 @@ def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_defaul
          color_palette: Optional[str] = typer.Option(None, "--color-palette", show_default=False, hidden=True),
          host: Optional[str] = typer.Option(None, "--host", show_default=False, hidden=True),
          frontend: Optional[Path] = typer.Option(None, "--frontend", show_default=False, hidden=True),
-         web: bool = typer.Option(False, "--web", help="Serve the static web dashboard on 127.0.0.1 instead."),
-         port: Optional[int] = typer.Option(None, "--port", show_default=False, help="Port for --web.")) -> None:
+         web: bool = typer.Option(False, "--web", help="Serve the static web dashboard on 127.0.0.1 instead "
+                                                       "(default project: the only or most recently written one; "
+                                                       "Ctrl+C stops it, exit 0)."),
+         port: Optional[int] = typer.Option(None, "--port", min=0, max=65535, show_default=False,
+                                            help="Port for --web (default 7860; 0 picks a free one).")) -> None:
     """Open the dashboard: the terminal dashboard (same as `trackio tui`), or the web one with --web."""
     if registry is not None:
         if registry != "registry":
@@ -71,11 +74,37 @@ def show(registry: Optional[str] = typer.Argument(None, hidden=True, show_defaul
         run_tui(project=project)
         return
     if project is None:
-        raise CliError("Provide --project to serve a project with --web.")
+        project = _latest_project()
     from ..web import serve
 
+    port = 7860 if port is None else port
     with _project_errors(project):
-        serve(project, port=7860 if port is None else port)
+        try:
+            serve(project, port=port)
+        except OSError as e:
+            import errno
+
+            if e.errno == errno.EADDRINUSE:
+                raise CliError(f"Port {port} is already in use; choose another with --port (0 picks a free one).") \
+                    from None
+            raise CliError(f"Cannot serve on 127.0.0.1:{port}: {e.strerror or e}") from None
+
+
+def _latest_project() -> str:
+    """The only project in the data directory, else the one written most recently (``.db``/``-wal``
+    modification time)."""
+    from ..store.paths import data_dir
+    from ..store.reader import list_projects
+
+    d = data_dir()
+    names = list_projects(d)
+    if not names:
+        raise CliError(f"No projects found in {d}.")
+
+    def written(name: str) -> float:
+        times = [p.stat().st_mtime for p in (d / f"{name}.db", d / f"{name}.db-wal") if p.exists()]
+        return max(times, default=0.0)
+    return max(names, key=written)
 
 
 def export(project: str = typer.Option(..., "--project", help="Project name."),
@@ -107,7 +136,7 @@ def sync(project: OptProject = None,
          space_id: Optional[str] = typer.Option(None, "--space-id", metavar="ID", show_default=False,
                                                 help="Target Space (default: the project's, or TRACKIO_SPACE_ID)."),
          private: bool = typer.Option(False, "--private", help="Create the Space as private."),
-         force: bool = typer.Option(False, "--force", help="Re-upload files that did not change."),
+         force: bool = typer.Option(False, "--force", help="Rebuild every file and repair whatever differs on the Space."),
          sdk: Sdk = typer.Option(Sdk.gradio, "--sdk", help="Accepted for compatibility; the Space is static."),
          frontend: Optional[Path] = typer.Option(None, "--frontend", metavar="DIR", show_default=False, hidden=True)) -> None:
     """Push a project (or all unsynced projects) to a static Hugging Face Space."""

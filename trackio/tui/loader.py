@@ -5,6 +5,10 @@ preview of every run (so all charts paint at once), then each run's exact histor
 most rows first) on a second thread and connection while the first thread polls live. Live: every ``interval`` seconds, only rows past the
 per-table cursor are read (:func:`trackio.store.series.poll`). The SQLite connection is opened inside
 the worker thread and used with autocommit, so no read transaction spans two polls.
+
+A Space read with ``--space`` is a cached copy (:mod:`trackio.store.remote`); a third thread brings
+it up to date from the Space every :data:`REFRESH_EVERY` seconds (rows land in the copy as new ids,
+so the next poll shows them), keeping the copy as it is while the Hub cannot be reached.
 """
 
 from __future__ import annotations
@@ -18,10 +22,12 @@ from typing import Callable
 from textual.message import Message
 
 from ..store.reader import ProjectNotFound, ProjectUnreadable, open_project
+from ..store.remote import refresh_space, space_of
 from ..store.series import Cursor, max_id, poll, read_run, run_row_counts, sample_keys
 from .messages import LoadFailed, Polled, RunLoaded
 
 PREVIEW_ROWS = 1024  # rows per run in the first paint's preview (about 5 per dot column of a wide chart)
+REFRESH_EVERY = 30.0  # seconds between two reads of a Space (its background syncs land at most once a minute)
 
 
 def next_prime(n: int) -> int:
@@ -43,6 +49,7 @@ class Loader:
         self._stop = threading.Event()
         self._wake = threading.Event()
         self.painted = threading.Event()  # set by the UI once the previews are on screen
+        self.space = space_of(directory) if directory is not None else None  # --space: the Space read
 
     def stop(self) -> None:
         self._stop.set()
@@ -53,6 +60,8 @@ class Loader:
         self._wake.set()
 
     def run(self) -> None:
+        if self.space is not None:
+            threading.Thread(target=self._refresh_space, name="trackio-tui-space", daemon=True).start()
         try:
             conn = open_project(self.project, self.directory)
         except ProjectNotFound:
@@ -102,6 +111,15 @@ class Loader:
             self.post(Polled(poll(conn, cursor)))
             next_poll = time.monotonic() + self.interval
         history.join(timeout=5)
+
+    def _refresh_space(self) -> None:
+        """Re-read the Space every :data:`REFRESH_EVERY` seconds, then poll at once."""
+        while not self._stop.wait(REFRESH_EVERY):
+            try:
+                refresh_space(self.directory, max_age=REFRESH_EVERY * 0.9)
+            except Exception:  # the Hub is unreachable or refused: keep the cached copy, try again later
+                continue
+            self.poke()
 
     def _history(self, pending: list[str], hi: int) -> None:
         """Exact histories of the previewed runs, on a second connection so live polls never wait."""

@@ -6,9 +6,16 @@ run lives, so the Space's copy of the run's heartbeat stays fresh). ``log()`` is
 thread reads the project file with its own read-only connection. When the Hub is down or answers
 429/5xx, the attempt retries within itself (``Retry-After`` honoured), then the next attempt is
 pushed back (doubling up to :data:`MAX_BACKOFF`, at least what the Hub asked), the data stays local
-and the project reads as unsynced (``trackio status``), and one warning says so. ``finish()`` runs a
-last sync bounded by :data:`FINISH_TIMEOUT` seconds and prints the Space URL. Nothing here raises into
+and the project reads as unsynced (``trackio status``), and one warning says so. A rate limit (the Hub
+answered and named a wait) is waited out silently. ``finish()`` runs a last sync bounded by
+:data:`FINISH_TIMEOUT` seconds (only :data:`FINISH_AFTER_FAILURE` when the Hub was unreachable a
+moment ago; a rate limit keeps the full budget, so a named wait within it is honoured) and prints the
+Space URL; the warning then appears only when the data really stays pending. Nothing here raises into
 training.
+
+What the syncs import is imported when the thread starts: a script may end right after ``init()``,
+and during interpreter shutdown a module that registers an exit hook (``concurrent.futures.thread``,
+which ``huggingface_hub`` uses) can no longer be imported.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ SQUASH_EVERY = 240  # syncs (about 4 hours at one a minute) between squashes of 
 class BackgroundSync:
     """The syncing thread of one run. Use :func:`start_background_sync`."""
 
-    def __init__(self, project: str, directory: Path, space_id: str):
+    def __init__(self, project: str, directory: Path, space_id: str, run=None):
         self.project, self.directory, self.space_id = project, directory, space_id
         self._full_id: str | None = space_id if "/" in space_id else None
         self._pid = os.getpid()
@@ -41,6 +48,8 @@ class BackgroundSync:
         self._cancel = threading.Event()  # set at finish: an attempt stuck in retry waits gives up
         self._warned = False
         self._failures = 0
+        self._rate_limited = False  # the last failure was the Hub asking for a wait (429/503 + Retry-After)
+        self._run = run
         self._commits = 0
         self._last_fp: str | None = None
         self._last_ok = float("-inf")
@@ -53,9 +62,12 @@ class BackgroundSync:
         from .hub import CANCEL
 
         CANCEL.set(self._cancel)  # finish() ends this thread's retry waits at once
-        while not self._stop.is_set():
-            if time.monotonic() >= self._next:
+        _preload()
+        first = True  # made even when finish() came during the imports: it tells finish() how the Hub is
+        while first or not self._stop.is_set():
+            if first or time.monotonic() >= self._next:
                 self._attempt(ATTEMPT_TIMEOUT, periodic=True)
+            first = False
             self._stop.wait(max(0.05, self._next - time.monotonic()))
 
     def _attempt(self, timeout: float, periodic: bool) -> bool:
@@ -72,12 +84,15 @@ class BackgroundSync:
             deadline = time.monotonic() + timeout
             if self._full_id is None:
                 self._full_id = resolve_space_id(self.project, self.space_id, self.directory, deadline=deadline)
+                if self._run is not None:  # run.url now names the Space the sync writes to
+                    self._run._space_id = self._full_id
             done = run_sync(self.project, self._full_id, directory=self.directory,
                             timeout=max(1.0, deadline - time.monotonic()), quiet=True,
                             cancel=self._cancel if periodic else None)
             self._last_fp = done["fingerprint"]
             self._last_ok = time.monotonic()
             self._failures = 0
+            self._rate_limited = False
             if done.get("commits"):
                 self._commits += 1
                 if self._commits % SQUASH_EVERY == 0:
@@ -86,14 +101,16 @@ class BackgroundSync:
             return True
         except Exception as e:  # never into training
             self._failures += 1
+            asked = getattr(e, "retry_after", None) if isinstance(e, SyncError) else None
+            self._rate_limited = asked is not None
             if periodic and self._cancel.is_set():
                 # finish() stopped this attempt while it waited to retry; finish() syncs once more
-                # itself (briefly, since the Hub was failing) and warns only if that fails too.
+                # itself and warns only if that fails too.
                 return False
-            asked = getattr(e, "retry_after", None) if isinstance(e, SyncError) else None
             pause = min(MAX_BACKOFF, INTERVAL * 2 ** (self._failures - 1))
             self._next = time.monotonic() + max(pause, asked or 0.0)
-            self._warn(e)
+            if not (periodic and self._rate_limited):  # a rate limit during training: just wait longer
+                self._warn(e)
             return False
 
     def _squash(self) -> None:
@@ -139,7 +156,7 @@ class BackgroundSync:
             return
         say(f"* Syncing project '{self.project}' to: {paint(url, BOLD_ORANGE)} (please wait...)")
         left = deadline - time.monotonic()
-        if self._failures:  # the Hub was failing a moment ago: one short try, then keep the data pending
+        if self._failures and not self._rate_limited:  # unreachable a moment ago: one short try
             left = min(left, FINISH_AFTER_FAILURE)
         if left > 0.5 and self._attempt(left, periodic=False):
             say(f"* Static Space deployed: {paint(space_url(self._full_id or self.space_id), BOLD_ORANGE)}")
@@ -147,10 +164,23 @@ class BackgroundSync:
             self._warn(TimeoutError(f"the sync did not finish within {FINISH_TIMEOUT:g} s"))
 
 
+def _preload() -> None:
+    """Import what a sync uses (see module doc); a failure here shows up, and is reported, in the sync."""
+    try:
+        import huggingface_hub.hf_api  # noqa: F401
+
+        from . import raw, sync  # noqa: F401
+        from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi  # noqa: F401
+    except Exception:
+        pass
+
+
 def start_background_sync(run, directory: Path) -> BackgroundSync | None:
     """Start syncing ``run``'s project to ``run._space_id`` and register the last sync at finish."""
+    import concurrent.futures.thread  # noqa: F401 - see the module doc: needed before any shutdown begins
+
     try:
-        sync = BackgroundSync(run.project, Path(directory), run._space_id)
+        sync = BackgroundSync(run.project, Path(directory), run._space_id, run)
         run._on_finish.append(sync.finish)
         return sync
     except Exception as e:  # never into training

@@ -20,7 +20,7 @@ from ..store.reader import read_configs
 from ..store.runs import RunRow, project_runs, run_id_expr
 from ..store.timefmt import ts_key
 from . import data
-from .view import chunk_json, downsample
+from .view import chunk_parts, downsample
 
 STATIC = Path(__file__).resolve().parent / "static"
 MAX_ALERTS = 1000  # newest alerts kept per run in its manifest
@@ -161,7 +161,8 @@ def _stream(conn, table: str, stream: str, run: RunRow, t0: float, existing: set
     level, names, need = plan_stream(stream, n, existing, force)
     w = 1 << level
     per_chunk = fmt.CHUNK_BUCKETS * w
-    open_rev = None
+    files = {k: [name] + _parts_in(existing, name) for k, name in enumerate(names)}  # kept chunks' parts
+    open_blobs: list[bytes] = []
     for group in _groups(need, max(1, BATCH_ROWS // per_chunk)):
         first = group[0] * per_chunk
         part = ids[first:min(n, (group[-1] + 1) * per_chunk)]
@@ -187,14 +188,26 @@ def _stream(conn, table: str, stream: str, run: RunRow, t0: float, existing: set
         for k in group:
             lo = (k - group[0]) * fmt.CHUNK_BUCKETS
             hi = min(lo + fmt.CHUNK_BUCKETS, len(ends))
-            body = chunk_json(stream=stream, level=level, index=k, b0=k * fmt.CHUNK_BUCKETS,
-                              full=not names[k].endswith("-open.js"), steps=steps, times=times,
-                              series=series, lo=lo, hi=hi, row_step=row_step, row_time=row_time)
-            blob = fmt.wrap(f"runs/{fmt.run_key(run.id)}/{names[k][:-3]}", body)
-            sink.put(f"{fmt.run_dir(run.id)}/{names[k]}", blob)
-            if names[k].endswith("-open.js"):
-                open_rev = short_hash(blob)
-    return {"rows": n, "level": level, "w": w, "chunks": names, "open_rev": open_rev, "last_id": ids[-1]}
+            is_open = names[k].endswith("-open.js")
+            bodies = chunk_parts(stream=stream, level=level, index=k, b0=k * fmt.CHUNK_BUCKETS, full=not is_open,
+                                 steps=steps, times=times, series=series, lo=lo, hi=hi, row_step=row_step,
+                                 row_time=row_time, max_bytes=fmt.CHUNK_BYTES)
+            files[k] = [fmt.view_name(stream, level, k, is_open, p) for p in range(len(bodies))]
+            for name, body in zip(files[k], bodies):
+                blob = fmt.wrap(f"runs/{fmt.run_key(run.id)}/{name[:-3]}", body)
+                sink.put(f"{fmt.run_dir(run.id)}/{name}", blob)
+                if is_open:
+                    open_blobs.append(blob)
+    open_rev = short_hash(b"".join(open_blobs)) if open_blobs else None
+    chunks = [name for k in range(len(names)) for name in files[k]]
+    return {"rows": n, "level": level, "w": w, "chunks": chunks, "open_rev": open_rev, "last_id": ids[-1]}
+
+
+def _parts_in(existing: set[str], name: str) -> list[str]:
+    """The further parts (``…-p1.js`` …) of chunk file ``name`` among ``existing``, in order."""
+    stem = name[:-3] + "-p"
+    found = [x for x in existing if x.startswith(stem) and fmt.parse_view_name(x)]
+    return sorted(found, key=fmt.view_part)
 
 
 def build_run(conn, run: RunRow, config: dict, sink: Sink, *, force: bool = False, raw=None) -> dict:

@@ -89,6 +89,8 @@ def retry_after(exc: BaseException) -> float | None:
 
 def is_retryable(exc: BaseException) -> bool:
     """True for 408/429/5xx answers and for network failures (refused, reset, timed out)."""
+    if _reported_client_error(exc):  # (web2) an HTTP 4xx reported as a ConnectionError: not transient
+        return False
     status = status_of(exc)
     if status is not None:
         return status in RETRY_STATUSES
@@ -98,6 +100,13 @@ def is_retryable(exc: BaseException) -> bool:
         return True
     mod = type(exc).__module__ or ""
     return mod.startswith(("httpx", "httpcore"))
+
+
+def _reported_client_error(exc: BaseException) -> bool:
+    """True for an error whose text reports an HTTP 4xx answer other than 408/429: ``hf_xet`` raises
+    a plain ``ConnectionError`` ("HTTP status client error (404 Not Found)") for those."""
+    m = re.search(r"HTTP status client error \((\d{3})", str(exc))
+    return m is not None and int(m.group(1)) not in (408, 429)
 
 
 def describe(exc: BaseException) -> str:

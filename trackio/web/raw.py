@@ -3,9 +3,12 @@
 For each run and table (``metrics``, ``system_metrics``, ``alerts``) the rows, in logging order,
 go up as JSON Lines files named by the range of row positions they hold
 (:func:`trackio.store.spacefmt.raw_name`). A sync uploads only the rows past what the Space already
-has, as a new file; files are never rewritten, except that once :data:`MERGE_AT` small files pile up
-at the end they are merged into one (bounded file count for ``--space`` reads, each row sent at most a
-few times). Line formats (values exactly as stored; ``metrics`` is the stored JSON object):
+has, as a new file; files are never rewritten, except that small files are merged by size tiers, as
+in a log-structured merge: a file of ``r`` rows is in tier ``floor(log_8 r)``, and once
+:data:`MERGE_AT` files of the same tier end the list they become one file of the next tier. So a run
+synced a few rows at a time keeps at most 7 small files per tier (a bounded file count for
+``--space`` reads), and each row is sent again only once per tier it climbs (about 4 times at most
+before it sits in a full file of :data:`~trackio.store.spacefmt.RAW_ROWS` rows). Line formats (values exactly as stored; ``metrics`` is the stored JSON object):
 
 - metrics: ``[step, timestamp, metrics]``
 - system_metrics: ``[timestamp, metrics]``
@@ -21,7 +24,7 @@ from ..store.reader import decode_json
 from ..store.runs import RunRow
 from . import data
 
-MERGE_AT = 8  # small files at the end of a run's table that trigger a merge
+MERGE_AT = 8  # small files of one size tier at the end of a run's table that are merged into one
 _COLS = {"metrics": "step, timestamp, metrics", "system_metrics": "timestamp, metrics"}
 
 
@@ -54,9 +57,13 @@ def _rows(conn, table: str, ids: list[int]) -> list[tuple]:
     return data.rows_from(conn, table, ids, _COLS[table])
 
 
-def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
+def build_raw(conn, run: RunRow, sink, rdir: str, force: bool = False) -> dict:
     """Add the run's new raw chunks to ``sink`` (and merge/delete as needed); return the run's
-    chunk lists ``{table: [[file name, first, end], ...]}`` covering rows ``0 … n`` contiguously."""
+    chunk lists ``{table: [[file name, first, end], ...]}`` covering rows ``0 … n`` contiguously.
+
+    ``force``: write every row again (files of :data:`~trackio.store.spacefmt.RAW_ROWS` rows) instead
+    of trusting what the sink holds, so a file that differs from the project is replaced (the sink
+    sends only files whose content changed) and any other raw file is deleted."""
     folder = f"{rdir}/raw"
     existing = sink.names(folder)
     out = {}
@@ -68,22 +75,15 @@ def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
                 segs.append((parsed[1], parsed[2], name))
         segs.sort()
         kept, have = [], 0
-        for first, end, name in segs:
+        for first, end, name in ([] if force else segs):
             if first == have and end > first:
                 kept.append((first, end, name))
                 have = end
         ids = data.row_ids(conn, table, run.id)
         n = len(ids)
-        start = have
         if n > have:
-            small = []
-            for seg in reversed(kept):
-                if seg[1] - seg[0] >= fmt.RAW_ROWS:
-                    break
-                small.append(seg)
-            if len(small) >= MERGE_AT:
-                start = small[-1][0]
-                kept = kept[: len(kept) - len(small)]
+            start = _merge_start(kept, have, n)
+            kept = [seg for seg in kept if seg[1] <= start]
             kept.extend(_write(conn, table, ids, start, n, sink, folder))
         final = {name for _, _, name in kept}
         for name in existing:
@@ -93,6 +93,31 @@ def build_raw(conn, run: RunRow, sink, rdir: str) -> dict:
         if kept:
             out[table] = [[name, first, end] for first, end, name in kept]
     return out
+
+
+def _tier(rows: int) -> int:
+    """``floor(log_MERGE_AT(rows))`` for ``rows >= 1``: the size tier of a small file."""
+    tier = 0
+    while rows >= MERGE_AT ** (tier + 1):
+        tier += 1
+    return tier
+
+
+def _merge_start(kept: list[tuple], have: int, n: int) -> int:
+    """Where to start writing when rows ``have … n`` are new: ``have``, or the first row of the
+    trailing small files that merge with them (see the module doc)."""
+    segs = [(first, end) for first, end, _ in kept] + [(have, n)]
+    while True:
+        last = _tier(segs[-1][1] - segs[-1][0])
+        tail = 0
+        for first, end in reversed(segs):
+            if end - first >= fmt.RAW_ROWS or _tier(end - first) != last:
+                break
+            tail += 1
+        if tail < MERGE_AT:
+            break
+        segs[-tail:] = [(segs[-tail][0], segs[-1][1])]
+    return segs[-1][0]  # every merge includes the new rows, so the last segment is the one to write
 
 
 def _write(conn, table: str, ids: list[int], start: int, end: int, sink, folder: str) -> list[tuple]:

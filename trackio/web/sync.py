@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import sys
 import threading
 import time
@@ -85,14 +84,25 @@ def readme(project: str) -> bytes:
 
 def resolve_space_id(project: str, space_id: str | None, directory: Path | None, api=None,
                      deadline: float | None = None) -> str:
-    """The Space to sync to (contract §1.11): the argument, else the project's stored ``space_id``,
-    else ``TRACKIO_SPACE_ID``, else ``<canon(P)>-<6 hex>``; a bare name gets the token owner's
-    namespace (``whoami``).
+    """:func:`resolve_target` without the ``generated`` flag."""
+    return resolve_target(project, space_id, directory, api, deadline)[0]
+
+
+def resolve_target(project: str, space_id: str | None, directory: Path | None, api=None,
+                   deadline: float | None = None) -> tuple[str, bool]:
+    """The Space to sync to (contract §1.11): the argument (``USER/NAME``, ``NAME``, or a Space URL),
+    else the project's stored ``space_id``, else ``TRACKIO_SPACE_ID``, else a generated
+    ``<canon(P)>-<6 hex>`` made a valid Hub name (:func:`trackio.store.spaceid.generated_name`); a bare
+    name gets the token owner's namespace (``whoami``). Returns ``(USER/NAME, generated)``; pass
+    ``generated`` on to :func:`sync_once`, which stores the id in the project once the Hub has
+    accepted it, so a retry after a failure goes to the same Space (and a refused id is never kept).
 
     Raises:
-        ProjectNotFound: no such project. SyncError: no token, or the Hub could not be asked.
+        ValueError: not a valid Space id. ProjectNotFound: no such project. SyncError: no token, or
+            the Hub could not be asked.
     """
-    generated = False
+    from ..store.spaceid import generated_name, parse_space_id
+
     if not space_id:
         conn = open_project(project, directory)
         try:
@@ -102,20 +112,29 @@ def resolve_space_id(project: str, space_id: str | None, directory: Path | None,
         finally:
             conn.close()
         space_id = (row[0] if row else None) or os.environ.get("TRACKIO_SPACE_ID")
-        if not space_id:
-            space_id, generated = f"{canon(project)}-{secrets.token_hex(3)}", True
-    space_id = space_id.strip().strip("/")
+    generated = not space_id
+    space_id = parse_space_id(generated_name(project) if generated else space_id, bare=True)
     if "/" not in space_id:
         api = api or client()
+        failed: dict = {}
+
+        def who():
+            try:
+                return api.whoami()
+            except Exception as e:
+                failed["exc"] = e
+                raise
         try:
-            who = with_retries(api.whoami, deadline or time.monotonic() + 60)
+            who = with_retries(who, deadline or time.monotonic() + 60)
         except SyncError as e:
-            raise SyncError(f"Cannot tell your Hugging Face user name ({e}); set HF_TOKEN or pass the Space id "
-                            f"as USER/NAME.") from None
+            cause = failed.get("exc")
+            if status_of(cause) in (401, 403) or "token" in type(cause).__name__.lower():
+                raise SyncError(f"Cannot tell your Hugging Face user name ({e}); set HF_TOKEN to a token with "
+                                f"write access, or pass the Space id as USER/NAME.") from None
+            raise SyncError(f"Cannot tell your Hugging Face user name: the Hub could not be reached ({e}). "
+                            f"Try again later.") from None
         space_id = f"{who['name']}/{space_id}"
-    if generated:  # keep it, so a retry after a failure goes to the same Space
-        store_marker(project, directory, space_id, None)
-    return space_id
+    return space_id, generated
 
 
 def _tree(api, space_id: str, sha: str, deadline: float) -> dict[str, str]:
@@ -169,8 +188,9 @@ def _progress(total: int, quiet: bool):
 
 
 def sync_once(project: str, space_id: str, *, private: bool | None, force: bool, directory: Path | None,
-              token: str | None, deadline: float, quiet: bool = True) -> dict:
-    """One complete sync of ``project`` to ``space_id`` (already a full ``USER/NAME``).
+              token: str | None, deadline: float, quiet: bool = True, store_id: bool = False) -> dict:
+    """One complete sync of ``project`` to ``space_id`` (already a full ``USER/NAME``). ``store_id``:
+    record ``space_id`` in the project as soon as the Space exists (a generated id).
 
     Returns ``{"commits": n, "files": n, "bytes": n, "fingerprint": fp}``.
 
@@ -184,6 +204,8 @@ def sync_once(project: str, space_id: str, *, private: bool | None, force: bool,
         fp = fingerprint(conn)
         with_retries(lambda: api.create_repo(space_id, repo_type="space", space_sdk="static", private=private,
                                              exist_ok=True), deadline)
+        if store_id:  # a generated id the Hub accepted: keep it for the next try
+            store_marker(project, directory, space_id, None)
         for _ in range(CONFLICT_TRIES):
             info = with_retries(lambda: api.space_info(space_id), deadline)
             if info.sdk not in (None, "static"):
@@ -207,7 +229,8 @@ def sync_once(project: str, space_id: str, *, private: bool | None, force: bool,
                 other_runs = remote.get("runs") or []
             from .raw import build_raw
 
-            build_project(conn, name, sink, force=force, raw=build_raw, other_runs=other_runs)
+            raw = (lambda c, r, s, d: build_raw(c, r, s, d, force=True)) if force else build_raw
+            build_project(conn, name, sink, force=force, raw=raw, other_runs=other_runs)
             build_site(sink)
             sink.put("README.md", readme(name))
             try:
@@ -288,7 +311,7 @@ def store_marker(project: str, directory: Path | None, space_id: str, fp: str | 
 
 
 def run_sync(project: str, space_id: str, *, private=None, force=False, directory=None, token=None,
-             timeout: float | None = None, quiet: bool = True, cancel=None) -> dict:
+             timeout: float | None = None, quiet: bool = True, cancel=None, store_id: bool = False) -> dict:
     """:func:`sync_once` plus the marker, in a worker thread bounded by ``timeout`` seconds (the Hub
     client has no request timeout, so a hung connection must not hang the caller).
 
@@ -304,7 +327,7 @@ def run_sync(project: str, space_id: str, *, private=None, force=False, director
         CANCEL.set(cancel)  # a set ``cancel`` event ends the retry waits of this sync
         try:
             done = sync_once(project, space_id, private=private, force=force, directory=directory, token=token,
-                             deadline=time.monotonic() + timeout, quiet=quiet)
+                             deadline=time.monotonic() + timeout, quiet=quiet, store_id=store_id)
             store_marker(project, directory, space_id, done["fingerprint"])
             result["ok"] = done
         except BaseException as e:
@@ -330,7 +353,9 @@ def sync_project(project: str, space_id: str | None = None, private: bool | None
 
     Prints ``* Syncing project '<P>' to: <URL> (please wait...)`` and, on success,
     ``* Static Space deployed: <URL>``. ``private`` applies when the Space is created. ``force``
-    rebuilds every file and uploads whatever differs from the Space. ``run_in_background`` runs the
+    rebuilds every file from the project, raw row files included, and uploads whatever differs from
+    the Space's content (compared by git blob id, i.e. by content; a file identical to the Space's is
+    not sent again, as the Hub would store nothing new). ``run_in_background`` runs the
     upload in a daemon thread and returns at once (a failure is then a warning).
 
     Raises:
@@ -341,13 +366,14 @@ def sync_project(project: str, space_id: str | None = None, private: bool | None
             warnings.warn(f"{kw} is not supported by this trackio (local storage only); ignoring it.",
                           UserWarning, stacklevel=3)
     if not project_path(project, directory).is_file():
-        raise ProjectNotFound(project)
-    space_id = resolve_space_id(project, space_id, directory, client(token) if token else None)
+        raise ProjectNotFound(f"Project '{project}' not found.")
+    space_id, generated = resolve_target(project, space_id, directory, client(token) if token else None)
     url = space_url(space_id)
     say(f"* Syncing project '{project}' to: {paint(url, BOLD_ORANGE)} (please wait...)")
 
     def go():
-        run_sync(project, space_id, private=private, force=force, directory=directory, token=token, quiet=False)
+        run_sync(project, space_id, private=private, force=force, directory=directory, token=token, quiet=False,
+                 store_id=generated)
         say(f"* Static Space deployed: {paint(url, BOLD_ORANGE)}")
 
     if run_in_background:

@@ -174,40 +174,57 @@ def fmt_values(values, spec: str = "%.7g") -> str:
 
 
 def fmt_times(values) -> str:
-    """A JSON array of relative times in seconds, millisecond precision (None → null)."""
-    return "[" + ",".join("null" if v is None else "%.3f" % v for v in values) + "]"
+    """A JSON array of relative times in seconds, to the microsecond as stored (None → null): a
+    training loop logs many rows per millisecond, and rounding would merge their points."""
+    return "[" + ",".join("null" if v is None else "%.6f" % v for v in values) + "]"
 
 
-def chunk_json(*, stream: str, level: int, index: int, b0: int, full: bool, steps, times,
-               series: dict[str, Series], lo: int, hi: int, row_step, row_time) -> str:
-    """JSON text of one view chunk: buckets ``lo ≤ b < hi`` of ``series`` (bucket numbers relative to
-    the arrays), whose first bucket is bucket ``b0`` of the run.
+def chunk_parts(*, stream: str, level: int, index: int, b0: int, full: bool, steps, times,
+                series: dict[str, Series], lo: int, hi: int, row_step, row_time,
+                max_bytes: int = 4_000_000) -> list[str]:
+    """JSON texts of one view chunk: buckets ``lo ≤ b < hi`` of ``series`` (bucket numbers relative to
+    the arrays), whose first bucket is bucket ``b0`` of the run. One text, or several when it would
+    pass ``max_bytes``: the metrics are then shared out in order, each part with the chunk's own steps
+    and times (see :mod:`trackio.store.spacefmt`).
 
     ``steps``/``times``: per bucket, step (None for system metrics) and relative time of its last row.
     ``row_step``/``row_time``: callables giving a row index's step and time, used for metrics whose
     last value in a bucket comes from an earlier row (``Series.at``).
     """
-    parts = [f'"stream":"{stream}","level":{level},"index":{index},"b0":{b0},"nb":{hi - lo},'
-             f'"full":{"true" if full else "false"}']
+    head = [f'"stream":"{stream}","level":{level},"index":{index},"b0":{b0},"nb":{hi - lo},'
+            f'"full":{"true" if full else "false"}']
     if steps is not None:
-        parts.append(f'"s":{fmt_values(steps[lo:hi])}')
-    parts.append(f'"t":{fmt_times(times[lo:hi])}')
-    v, mins, maxs, vs, vt = [], [], [], [], []
+        head.append(f'"s":{fmt_values(steps[lo:hi])}')
+    head.append(f'"t":{fmt_times(times[lo:hi])}')
+    base = sum(map(len, head)) + 40
+    parts: list[dict[str, list[str]]] = []
+    size = max_bytes  # start a first part at the first metric
     for name, s in series.items():
         last = s.last[lo:hi]
         if all(x is None for x in last):
             continue
         key = json.dumps(name, ensure_ascii=False)
-        v.append(f"{key}:{fmt_values(last)}")
+        items = {"v": f"{key}:{fmt_values(last)}"}
         if s.lo is not None:
-            mins.append(f"{key}:{fmt_values(s.lo[lo:hi], '%.5g')}")
-            maxs.append(f"{key}:{fmt_values(s.hi[lo:hi], '%.5g')}")
+            items["lo"] = f"{key}:{fmt_values(s.lo[lo:hi], '%.5g')}"
+            items["hi"] = f"{key}:{fmt_values(s.hi[lo:hi], '%.5g')}"
         if s.at is not None:
             at = s.at[lo:hi]
             if steps is not None:
-                vs.append(f"{key}:{fmt_values([None if a is None else row_step(a) for a in at])}")
-            vt.append(f"{key}:{fmt_times([None if a is None else row_time(a) for a in at])}")
-    for label, items in (("v", v), ("lo", mins), ("hi", maxs), ("vs", vs), ("vt", vt)):
-        if items or label == "v":
-            parts.append(f'"{label}":{{{",".join(items)}}}')
-    return "{" + ",".join(parts) + "}"
+                items["vs"] = f"{key}:{fmt_values([None if a is None else row_step(a) for a in at])}"
+            items["vt"] = f"{key}:{fmt_times([None if a is None else row_time(a) for a in at])}"
+        grow = sum(len(x) + 1 for x in items.values())
+        if size + grow > max_bytes:
+            parts.append({})
+            size = base
+        for label, text in items.items():
+            parts[-1].setdefault(label, []).append(text)
+        size += grow
+    out = []
+    for got in parts or [{}]:
+        body = list(head)
+        for label in ("v", "lo", "hi", "vs", "vt"):
+            if got.get(label) or label == "v":
+                body.append(f'"{label}":{{{",".join(got.get(label, []))}}}')
+        out.append("{" + ",".join(body) + "}")
+    return out

@@ -17,7 +17,10 @@
   var local = location.protocol === "file:" || /^(127\.|localhost$|\[::1\]$)/.test(location.hostname);
   var POLL = local ? 2000 : 5000;
   var POLL_MAX = 60000;
+  var FEW_POINTS = 64;  // series with at most this many points are drawn with point markers
   var STALE_MS = 10 * 60 * 1000;  // a "running" run whose machine has not synced for this long shows "stalled"
+  var STATUS_EVERY = 30 * 1000;  // ms between re-evaluations of "stalled"
+  var RENDER_GAP = 100;  // ms: at most one render per this while a control is being moved
 
   var state = {
     project: null, order: [], runs: new Map(), selected: null,
@@ -111,7 +114,7 @@
 
   function chartFor(stream, name) {
     var axis = state.xaxis === "step" && stream === "s" ? "rel" : state.xaxis;
-    var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [], points = {};
+    var tables = [], series = [{ label: axis === "step" ? "step" : "time" }], bands = [], runs = [];
     var col = 1;
     state.order.forEach(function (id) {
       var run = state.runs.get(id);
@@ -121,9 +124,13 @@
       var label = run.summary.name;
       var main = D.smooth(s.ys, state.smoothing);
       var table = [s.xs, main];
-      series.push({ label: label, stroke: run.color, width: 1.5, spanGaps: true });
+      var count = s.ys.filter(function (y) { return y !== null; }).length;
+      var line = { label: label, stroke: run.color, width: 1.5, spanGaps: true };
+      // uPlot hides point markers when the shared x axis is dense; a series of one point has no line
+      // at all, so series with few points always show theirs.
+      if (count <= FEW_POINTS) line.points = { show: true, size: 7, fill: run.color, stroke: run.color };
+      series.push(line);
       runs.push(label);
-      points[run.id] = s.ys.filter(function (y) { return y !== null; }).length;
       var mainCol = col;
       col += 1;
       if (s.band) {
@@ -142,7 +149,7 @@
     });
     if (!tables.length) return null;
     var data = tables.length === 1 ? tables[0] : uPlot.join(tables);
-    return { axis: axis, data: data, series: series, bands: bands, runs: runs, points: points,
+    return { axis: axis, data: data, series: series, bands: bands, runs: runs,
              sig: axis + "|" + series.map(function (s) { return s.label + "/" + (s.stroke || ""); }).join("|") };
   }
 
@@ -152,47 +159,82 @@
     return Math.max(280, Math.floor((w - (cols - 1) * 16) / cols) - 12);
   }
 
+  // Charts are drawn lazily: each metric gets a placeholder at once, and its uPlot chart is made or
+  // updated only while the placeholder is near the viewport (IntersectionObserver); a chart whose data
+  // or options changed while off screen is marked dirty and redrawn when it comes back.
+  var byEl = new WeakMap();
+  var observer = "IntersectionObserver" in window ? new IntersectionObserver(function (items) {
+    items.forEach(function (it) {
+      var entry = byEl.get(it.target);
+      if (!entry) return;
+      entry.visible = it.isIntersecting;
+      if (entry.visible && entry.dirty) draw(entry);
+    });
+  }, { rootMargin: "600px 0px" }) : null;
+
+  function draw(entry) {
+    entry.dirty = false;
+    var spec = chartFor(entry.stream, entry.name);
+    entry.el.hidden = !spec;
+    if (!spec) {
+      if (entry.u) { entry.u.destroy(); entry.u = null; }
+      return;
+    }
+    if (entry.u && entry.sig === spec.sig) {
+      entry.u.setData(spec.data);
+    } else {
+      if (entry.u) entry.u.destroy();
+      var opts = {
+        title: entry.name, width: chartWidth(entry.el.parentNode || document.body), height: 240,
+        series: spec.series, bands: spec.bands,
+        scales: { x: { time: spec.axis === "wall" } },
+        cursor: { sync: { key: "trackio" } },
+        legend: { live: true },
+        axes: [spec.axis === "rel" ? { values: function (u, v) { return v.map(fmtDuration); } }
+               : spec.axis === "step" ? { values: function (u, v) { return v.map(fmtTick); } } : {},
+               { size: 56, values: function (u, v) { return v.map(fmtTick); } }],
+      };
+      entry.u = new uPlot(opts, spec.data, entry.el);
+      entry.sig = spec.sig;
+    }
+    entry.axis = spec.axis;
+    entry.runs = spec.runs;
+    if (!window.trackioTiming.firstChart) window.trackioTiming.firstChart = performance.now();
+  }
+
   function renderCharts(stream, container) {
     var names = metricNames(stream);
     var filter = state.metricFilter.toLowerCase();
     if (filter) names = names.filter(function (n) { return n.toLowerCase().indexOf(filter) >= 0; });
     var wanted = new Set();
-    var width = chartWidth(container);
-    names.forEach(function (name) {
+    var width = chartWidth(container) + 10 + "px";  // a placeholder takes a chart's room (padding, border)
+    names.forEach(function (name, i) {
       var key = stream + ":" + name;
-      var spec = chartFor(stream, name);
-      if (!spec) return;
       wanted.add(key);
       var entry = state.charts.get(key);
-      if (entry && entry.sig === spec.sig) {
-        entry.u.setData(spec.data);
-      } else {
-        if (entry) { entry.u.destroy(); entry.el.remove(); }
+      if (!entry) {
         var el = document.createElement("div");
         el.className = "chart";
         el.dataset.metric = name;
         el.dataset.stream = stream;
-        var opts = {
-          title: name, width: width, height: 240, series: spec.series, bands: spec.bands,
-          scales: { x: { time: spec.axis === "wall" } },
-          cursor: { sync: { key: "trackio" } },
-          legend: { live: true },
-          axes: [spec.axis === "rel" ? { values: function (u, v) { return v.map(fmtDuration); } }
-                 : spec.axis === "step" ? { values: function (u, v) { return v.map(fmtTick); } } : {},
-                 { size: 56, values: function (u, v) { return v.map(fmtTick); } }],
-        };
-        entry = { el: el, u: new uPlot(opts, spec.data, el), sig: spec.sig };
+        el.style.minWidth = width;
+        entry = { el: el, stream: stream, name: name, u: null, sig: null, dirty: true, visible: !observer,
+                  axis: null, runs: [] };
         state.charts.set(key, entry);
+        byEl.set(el, entry);
+        if (observer) observer.observe(el);
       }
-      entry.stream = stream;
-      entry.name = name;
-      entry.runs = spec.runs;
-      entry.points = spec.points;
-      container.appendChild(entry.el);  // keeps the sorted order
+      entry.dirty = true;
+      if (container.children[i] !== entry.el) container.insertBefore(entry.el, container.children[i] || null);
     });
     state.charts.forEach(function (entry, key) {
-      if (entry.stream === stream && !wanted.has(key)) { entry.u.destroy(); entry.el.remove(); state.charts.delete(key); }
+      if (entry.stream !== stream || wanted.has(key)) return;
+      if (observer) observer.unobserve(entry.el);
+      if (entry.u) entry.u.destroy();
+      entry.el.remove();
+      state.charts.delete(key);
     });
+    state.charts.forEach(function (entry) { if (entry.stream === stream && entry.visible) draw(entry); });
     return wanted.size;
   }
 
@@ -204,7 +246,22 @@
     return e;
   }
 
+  // A run's status as shown: "stalled" for a running run whose machine has been quiet too long.
+  function shownStatus(s) {
+    var status = D.own(STATUSES, s.status) ? s.status : "unknown";
+    var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
+    return status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS ? "stalled" : status;
+  }
+
+  function statusSig() {
+    return state.order.map(function (id) {
+      var run = state.runs.get(id);
+      return run && run.summary ? shownStatus(run.summary) : "";
+    }).join("|");
+  }
+
   function renderRuns() {
+    state.statusSig = statusSig();
     var list = document.getElementById("runs");
     list.replaceChildren();
     var filter = state.runFilter.toLowerCase();
@@ -226,10 +283,8 @@
       name.type = "button";
       name.title = "Show config";
       name.addEventListener("click", function () { state.selected = state.selected === id ? null : id; renderRuns(); renderConfig(); });
-      var status = STATUSES[s.status] ? s.status : "unknown";
-      var shown = status;
-      var beat = s.heartbeat_at ? Date.parse(s.heartbeat_at) : NaN;
-      if (status === "running" && !isNaN(beat) && Date.now() - beat > STALE_MS) shown = "stalled";
+      var status = D.own(STATUSES, s.status) ? s.status : "unknown";
+      var shown = shownStatus(s);
       var badge = el("span", "badge st-" + (shown === "stalled" ? "crashed" : status), shown);
       if (shown === "stalled") badge.title = "No news from the training machine since " + s.heartbeat_at;
       var meta = el("span", "meta muted", s.last_step === null || s.last_step === undefined ? "" : "step " + s.last_step);
@@ -270,7 +325,7 @@
     body.replaceChildren();
     rows.slice(0, 500).forEach(function (r) {
       var a = r.a;
-      var level = LEVELS[a.level] ? a.level : "warn";
+      var level = D.own(LEVELS, a.level) ? a.level : "warn";
       var tr = el("tr", "alert lvl-" + level);
       tr.append(el("td", "muted", a.timestamp), el("td", null, r.run), el("td", null, level.toUpperCase()),
         el("td", null, a.title), el("td", null, a.text), el("td", null, a.step));
@@ -305,22 +360,28 @@
     var n = renderCharts("m", document.getElementById("charts"));
     var ns = renderCharts("s", document.getElementById("system-charts"));
     document.getElementById("empty").hidden = n > 0;
-    if (n > 0 && !window.trackioTiming.firstChart) window.trackioTiming.firstChart = performance.now();
     document.getElementById("system-heading").hidden = ns === 0;
     renderAlerts();
     renderStatus();
   }
 
   // ---- controls ----------------------------------------------------------------------------
+  // A burst of input events (a dragged slider, typing) renders once per RENDER_GAP ms at most, plus
+  // once after the last event.
+  var pending = null;
+  function renderSoon() {
+    if (pending === null) pending = setTimeout(function () { pending = null; render(); }, RENDER_GAP);
+  }
+
   function bind() {
     var sm = document.getElementById("smoothing");
     sm.addEventListener("input", function () {
       state.smoothing = Number(sm.value);
       document.getElementById("smoothing-value").textContent = state.smoothing.toFixed(2);
-      render();
+      renderSoon();
     });
     document.getElementById("xaxis").addEventListener("change", function (e) { state.xaxis = e.target.value; render(); });
-    document.getElementById("metric-filter").addEventListener("input", function (e) { state.metricFilter = e.target.value; render(); });
+    document.getElementById("metric-filter").addEventListener("input", function (e) { state.metricFilter = e.target.value; renderSoon(); });
     document.getElementById("run-filter").addEventListener("input", function (e) { state.runFilter = e.target.value; renderRuns(); });
     document.getElementById("runs-all").addEventListener("click", function () { state.runs.forEach(function (r) { r.visible = true; }); render(); });
     document.getElementById("runs-none").addEventListener("click", function () { state.runs.forEach(function (r) { r.visible = false; }); render(); });
@@ -329,26 +390,31 @@
       clearTimeout(timer);
       timer = setTimeout(function () {
         state.charts.forEach(function (c) {
-          c.u.setSize({ width: chartWidth(c.el.parentNode || document.body), height: 240 });
+          var w = chartWidth(c.el.parentNode || document.body);
+          c.el.style.minWidth = w + 10 + "px";
+          if (c.u) c.u.setSize({ width: w, height: 240 });
         });
       }, 150);
     });
   }
 
-  // What the charts show, for tests and for debugging from the console.
+  // What the charts show (or will show once scrolled to), for tests and for debugging from the console.
   window.trackioCharts = function () {
     var out = [];
     state.charts.forEach(function (c) {
-      var drawn = {}, last = {};
-      c.u.series.forEach(function (s, i) {
+      var spec = c.u && !c.dirty ? { data: c.u.data, series: c.u.series, runs: c.runs, axis: c.axis }
+                                 : chartFor(c.stream, c.name);
+      if (!spec) return;
+      var drawn = Object.create(null), last = Object.create(null);
+      spec.series.forEach(function (s, i) {
         if (i === 0 || s.class === "aux") return;
-        var ys = c.u.data[i].filter(function (y) { return y !== null && y !== undefined; });
+        var ys = spec.data[i].filter(function (y) { return y !== null && y !== undefined; });
         drawn[s.label] = ys.length;
         last[s.label] = ys.length ? ys[ys.length - 1] : null;
       });
-      var xs = c.u.data[0];
-      out.push({ stream: c.stream, metric: c.name, runs: c.runs.slice(), points: drawn, last: last,
-                 x: [xs[0], xs[xs.length - 1]], version: state.version });
+      var xs = spec.data[0];
+      out.push({ stream: c.stream, metric: c.name, runs: spec.runs.slice(), points: drawn, last: last,
+                 x: [xs[0], xs[xs.length - 1]], axis: spec.axis, drawn: !!c.u, version: state.version });
     });
     return out;
   };
@@ -356,4 +422,6 @@
   window.trackioTiming = { start: performance.now(), firstChart: null };  // ms since navigation start
   bind();
   loop();
+  // "stalled" depends on the clock, not only on the data: look again now and then.
+  setInterval(function () { if (statusSig() !== state.statusSig) renderRuns(); }, STATUS_EVERY);
 })();

@@ -1,23 +1,33 @@
 /* trackio static dashboard: reading the data files and turning chunks into series.
  *
- * Data files (format: trackio/store/spacefmt.py) are JSON wrapped in a call,
- * __trackio("<key>", {...}); loading them with <script> tags works from a static host and from
- * file://. Exposes window.TrackioData for app.js.
+ * Data files (format: trackio/store/spacefmt.py) are JSON text in a string literal wrapped in a call,
+ * __trackio("<key>", "<JSON>"); loading them with <script> tags works from a static host and from
+ * file://. The text goes through JSON.parse, which makes a key named "__proto__" an ordinary property
+ * (an object literal would set the prototype instead); lookups by a name from the data use own().
+ * Exposes window.TrackioData for app.js.
  */
 (function () {
   "use strict";
 
   // ---- loading data files ------------------------------------------------------------------
   var waiting = new Map();
-  window.__trackio = function (key, obj) {
+  window.__trackio = function (key, data) {
     var w = waiting.get(key);
-    if (w) { waiting.delete(key); w.resolve(obj); }
+    if (!w) return;
+    waiting.delete(key);
+    try { w.resolve(typeof data === "string" ? JSON.parse(data) : data); }
+    catch (e) { w.reject(e); }
   };
+
+  // obj[name] when obj has its own property name (never one inherited from Object.prototype).
+  function own(obj, name) {
+    return obj && Object.prototype.hasOwnProperty.call(obj, name) ? obj[name] : undefined;
+  }
 
   function load(path, key, rev) {
     return new Promise(function (resolve, reject) {
       var s = document.createElement("script");
-      waiting.set(key, { resolve: resolve });
+      waiting.set(key, { resolve: resolve, reject: reject });
       s.src = path + "?v=" + encodeURIComponent(rev);
       s.async = true;
       s.onload = function () {
@@ -40,9 +50,9 @@
       if (stream !== "m" && stream !== "s") return;
       var info = m.streams[stream];
       (info.chunks || []).forEach(function (name) {
-        if (!/^[ms]\d{1,2}-\d{4}(-open)?\.js$/.test(name)) return;
+        if (!/^[ms]\d{1,2}-\d{4}(-open)?(-p\d{1,3})?\.js$/.test(name)) return;
         keep.add(name);
-        var open = /-open\.js$/.test(name);
+        var open = /-open(-p\d+)?\.js$/.test(name);
         var rev = open ? (info.open_rev || String(Date.now())) : "full";
         var have = run.chunks.get(name);
         if (have && have.rev === rev) return;
@@ -73,10 +83,10 @@
     var xs = [], ys = [], lo = [], hi = [], band = false;
     var t0 = (run.manifest && typeof run.manifest.t0 === "number") ? run.manifest.t0 : 0;
     chunksOf(run, stream).forEach(function (c) {
-      var v = c.v && c.v[name];
+      var v = own(c.v, name);
       if (!v) return;
-      var l = c.lo && c.lo[name], h = c.hi && c.hi[name];
-      var vs = c.vs && c.vs[name], vt = c.vt && c.vt[name];
+      var l = own(c.lo, name), h = own(c.hi, name);
+      var vs = own(c.vs, name), vt = own(c.vt, name);
       if (l) band = true;
       for (var i = 0; i < v.length; i++) {
         if (v[i] === null || v[i] === undefined) continue;
@@ -93,9 +103,21 @@
       }
     });
     for (var k = 1; k < xs.length; k++) {
-      if (xs[k] < xs[k - 1]) { return sortSeries(xs, ys, lo, hi, band); }
+      if (xs[k] < xs[k - 1]) { return apart(sortSeries(xs, ys, lo, hi, band), axis); }
     }
-    return { xs: xs, ys: ys, lo: lo, hi: hi, band: band };
+    return apart({ xs: xs, ys: ys, lo: lo, hi: hi, band: band }, axis);
+  }
+
+  // On a time axis, rows logged within the same microsecond share an x; overlaid runs are joined on
+  // x (uPlot.join), which keeps one point per x and series. Move each repeat 1 µs past the point
+  // before it, so every point stays (a shift no chart can show).
+  function apart(s, axis) {
+    if (axis === "step") return s;
+    var xs = s.xs;
+    for (var k = 1; k < xs.length; k++) {
+      if (xs[k] <= xs[k - 1]) xs[k] = xs[k - 1] + 1e-6;
+    }
+    return s;
   }
 
   function sortSeries(xs, ys, lo, hi, band) {
@@ -123,5 +145,5 @@
   }
 
   window.TrackioData = { load: load, safeKey: safeKey, loadRun: loadRun, chunksOf: chunksOf,
-                         seriesOf: seriesOf, smooth: smooth };
+                         seriesOf: seriesOf, smooth: smooth, own: own };
 })();
