@@ -126,7 +126,8 @@ def _sync_measures(directory: Path, steps: int) -> list[tuple[str, str, str]]:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-hub-"))
     hub = HubServer(tmp / "hub", token=TOKEN).start()
-    env = dict(os.environ, HF_ENDPOINT=hub.url, HF_TOKEN=TOKEN, HF_HUB_DISABLE_TELEMETRY="1",
+    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")}
+    env = dict(env, HF_ENDPOINT=hub.url, HF_TOKEN=TOKEN, HF_HUB_DISABLE_TELEMETRY="1",
                HF_HOME=str(tmp / "hf"), NO_PROXY="127.0.0.1,localhost", TRACKIO_DIR=str(directory),
                HF_HUB_DISABLE_PROGRESS_BARS="1")
     sync = "import trackio; trackio.sync('bench', space_id='tester/bench')"

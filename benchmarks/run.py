@@ -26,8 +26,14 @@ def main(argv: list[str]) -> int:
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         print(f"running {area} ...", file=sys.stderr, flush=True)
-        for what, figure, target in module.run(quick):
-            rows.append((area, what, figure, target))
+        try:
+            for what, figure, target in module.run(quick):
+                rows.append((area, what, figure, target))
+        except Exception as e:  # one broken area must not hide the others' figures
+            import traceback
+
+            traceback.print_exc()
+            rows.append((area, "FAILED", f"{type(e).__name__}: {e}"[:60], ""))
     widths = [max(len(r[i]) for r in rows + [("area", "measure", "figure", "target")]) for i in range(4)]
     header = ("area", "measure", "figure", "target")
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
