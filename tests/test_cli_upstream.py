@@ -141,7 +141,7 @@ def test_python_values_match_a_plain_decode_of_every_row(up):
 
 
 def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
-    """A run written by our writer is rendered by SQL (printf + group_concat), not row by row in
+    """A run written by our writer is rendered by SQL (concatenation + group_concat), not row by row in
     Python; only chunks holding rows SQL cannot read exactly fall back."""
     from trackio.store import reader, readmetrics
 
@@ -166,17 +166,50 @@ def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
         conn.close()
 
 
-def test_parallel_chunk_rendering_equals_sequential(up, monkeypatch):
+@pytest.mark.parametrize("chunk", [4, 7, 50_000])
+def test_sparse_metric_is_rendered_by_sqlite_and_matches_python(tmp_path, monkeypatch, chunk):
+    """A metric logged in every third row only: SQL notices the missing rows, filters them from then
+    on, and renders the same text as Python; no chunk falls back to a row-by-row read."""
     from trackio.store import reader, readmetrics
 
-    monkeypatch.setattr(readmetrics, "CHUNK", 2)
-    conn = reader.connect_reader(up / "mixed.db")
+    monkeypatch.setattr(readmetrics, "CHUNK", chunk)
+    d = tmp_path / "data"
+    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
+                      "for i in range(60):\n    row = {'loss': 1 / (i + 1)}\n"
+                      "    if i % 3 == 2:\n        row['eval/acc'] = i / 100\n    trackio.log(row)\n"
+                      "trackio.finish()\n")
+    conn = reader.connect_reader(d / "p.db")
+    statements = []
+    conn.set_trace_callback(statements.append)
     try:
-        lo, hi = conn.execute("SELECT min(id), max(id) FROM metrics").fetchone()
-        bounds = [(a, min(a + 1, hi)) for a in range(lo, hi + 1, 2)]
-        for metric in ("train/loss", "lr", "hist", "nope"):
-            sequential = readmetrics._dense_chunks(conn, UP_RUN, metric, "run_id", bounds)
-            for workers in (2, 3, 4):
-                assert readmetrics._dense_parallel(conn, UP_RUN, metric, "run_id", lo, hi, workers) == sequential
+        run_id = reader.project_runs(conn)[0].id
+        for metric in ("eval/acc", "loss", "nope"):
+            statements.clear()
+            chunks, n = readmetrics.metric_values_json(conn, run_id, metric)
+            assert not any("ORDER BY id" in s for s in statements), metric
+            assert n == {"eval/acc": 20, "loss": 60, "nope": 0}[metric]
+            assert ",\n".join(chunks) == _reference(conn, run_id, metric)
+    finally:
+        conn.close()
+
+
+def test_small_floats_render_as_python_writes_them(tmp_path):
+    """The writer stores orjson's float text (``3e-6``, ``0.000015``); ``get metric --json`` must still
+    print what ``json.dumps`` prints (``3e-06``, ``1.5e-05``), the same with or without a window."""
+    from trackio.store import reader, readmetrics
+
+    d = tmp_path / "data"
+    values = [3e-6, 1.5e-05, -2.5e-9, 1e-10, 0.0001, 1e16, 123.0, -0.0, 7e-5, 9.999e-06]
+    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
+                      f"for v in {values!r}:\n    trackio.log({{'lr': v, 'n': 1}})\n"
+                      "trackio.finish()\n")
+    conn = reader.connect_reader(d / "p.db")
+    try:
+        run_id = reader.project_runs(conn)[0].id
+        chunks, n = readmetrics.metric_values_json(conn, run_id, "lr")
+        assert n == len(values)
+        assert ",\n".join(chunks) == _reference(conn, run_id, "lr")
+        for v in values:
+            assert f'"value": {json.dumps(v)}\n' in chunks[0]
     finally:
         conn.close()

@@ -37,3 +37,24 @@ def test_merged_batches_keep_order_and_times(tmp_path):
     merged = _MetricRows.merge([_MetricRows.encode(a), _MetricRows.encode(b), _MetricRows.encode(c)])
     got = _insert_and_read(tmp_path, merged)
     assert got == [(format_us(us), step, f'{{"i":{step}}}') for _, us, step, _ in a + b + c]
+
+
+def test_stored_text_is_what_the_standard_library_writes(tmp_path):
+    """Each row's text equals compact ``json.dumps`` with non-ASCII kept: ``get metric --json`` passes
+    stored number tokens straight into its output, which must read as ``json.dumps`` writes it. (orjson,
+    10x faster, writes ``3e-6`` and ``0.00001`` for ``3e-06`` and ``1e-05``, which this catches.)"""
+    import json
+    import random
+
+    random.seed(7)
+    now = time.time_ns() // 1000
+    common = [{"loss": random.random() * 10 ** random.uniform(-4, 3), "n": i, "s": "ré\u2028\x7f😀", "ok": True}
+              for i in range(50)]
+    small = [{"lr": random.random() * 10 ** random.uniform(-10, -4), "x": -3e-6, "y": 1.5e-05} for _ in range(50)]
+    big = [{"big": 2**70, "f": 0.1}]
+    for batch in (common, small, big, common + small):
+        items = [(METRIC, now + i, i, row) for i, row in enumerate(batch)]
+        where = tmp_path / str(len(batch)) / str(id(batch))
+        where.mkdir(parents=True)
+        got = _insert_and_read(where, _MetricRows.encode(items))
+        assert [m for _, _, m in got] == [json.dumps(r, separators=(",", ":"), ensure_ascii=False) for r in batch]

@@ -113,9 +113,6 @@ class Writer:
         self._final_status: str | None = None
         self._stop = False
         self._warned: set[str] = set()
-        # The encoder is imported here, in init's thread: imported by the prepare thread while a
-        # training loop holds the GIL, its few milliseconds stretch to a hundred or more.
-        _fast_dumps()
         name = run_id[:8]
         self._prepare_thread = threading.Thread(target=self._prepare_loop, name=f"trackio-prepare-{name}",
                                                 daemon=True)
@@ -413,17 +410,7 @@ def _prefixes(base: int, last: int) -> str:
 
 def _items_json(items: list) -> str:
     """One JSON array text of the queue items, valid UTF-8 (rows with a lone surrogate get
-    backslash-u escapes, the others keep their text).
-
-    orjson (about 10x the standard library's encoder, and the format upstream trackio stores) does the
-    common case; a batch it refuses (an int beyond 64 bits, a lone surrogate, a non-``str`` key) takes
-    the standard library's path below, which handles each of those."""
-    fast = _fast_dumps()
-    if fast is not None:
-        try:
-            return fast(items).decode("utf-8")
-        except Exception:
-            pass
+    backslash-u escapes, the others keep their text)."""
     try:
         # Encoded in slices: the C encoder holds the GIL for a whole call, and between slices the
         # commit thread (back from SQLite) and the training loop get their turn.
@@ -433,20 +420,6 @@ def _items_json(items: list) -> str:
         return text
     except (TypeError, ValueError, UnicodeEncodeError):
         return "[" + ",".join(_utf8_json(item) for item in items) + "]"
-
-
-_FAST: list = []
-
-
-def _fast_dumps():
-    """``orjson.dumps`` (imported on first use, in the writer's thread), or None when not installed."""
-    if not _FAST:
-        try:
-            from orjson import dumps
-        except ImportError:
-            dumps = None
-        _FAST.append(dumps)
-    return _FAST[0]
 
 
 def _utf8_json(obj) -> str:
