@@ -117,7 +117,7 @@ def test_sql_rendering_equals_python_rendering(up, monkeypatch, chunk):
         for metric in ("train/loss", "lr", "hist", "img", "media", "train/acc", "nope"):
             for window in (None, readmetrics.Window("around", 6, 2), readmetrics.Window("step", 11)):
                 chunks, n = readmetrics.metric_values_json(conn, UP_RUN, metric, window)
-                assert ",\n".join(chunks) == _reference(conn, UP_RUN, metric, window), (metric, window)
+                assert b",\n".join(chunks).decode() == _reference(conn, UP_RUN, metric, window), (metric, window)
                 assert n == len(readmetrics.metric_values(conn, UP_RUN, metric, window))
     finally:
         conn.close()
@@ -161,7 +161,7 @@ def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
         statements.clear()
         chunks, n = readmetrics.metric_values_json(conn, run_id, "seq")
         assert n == 300 and sum("ORDER BY id" in s for s in statements) == 1  # one chunk re-read in Python
-        assert ",\n".join(chunks) == _reference(conn, run_id, "seq")
+        assert b",\n".join(chunks).decode() == _reference(conn, run_id, "seq")
     finally:
         conn.close()
 
@@ -188,7 +188,7 @@ def test_sparse_metric_is_rendered_by_sqlite_and_matches_python(tmp_path, monkey
             chunks, n = readmetrics.metric_values_json(conn, run_id, metric)
             assert not any("ORDER BY id" in s for s in statements), metric
             assert n == {"eval/acc": 20, "loss": 60, "nope": 0}[metric]
-            assert ",\n".join(chunks) == _reference(conn, run_id, metric)
+            assert b",\n".join(chunks).decode() == _reference(conn, run_id, metric)
     finally:
         conn.close()
 
@@ -208,8 +208,8 @@ def test_small_floats_render_as_python_writes_them(tmp_path):
         run_id = reader.project_runs(conn)[0].id
         chunks, n = readmetrics.metric_values_json(conn, run_id, "lr")
         assert n == len(values)
-        assert ",\n".join(chunks) == _reference(conn, run_id, "lr")
+        assert b",\n".join(chunks).decode() == _reference(conn, run_id, "lr")
         for v in values:
-            assert f'"value": {json.dumps(v)}\n' in chunks[0]
+            assert f'"value": {json.dumps(v)}\n' in chunks[0].decode()
     finally:
         conn.close()

@@ -37,21 +37,22 @@ def safe(text: str) -> str:
     return _CONTROL.sub(_escape, text)
 
 
-def write(text: str) -> None:
-    """Write ``text`` to stdout as UTF-8 (a lone surrogate becomes a ``\\udcxx`` escape)."""
+def write(text: str | bytes) -> None:
+    """Write ``text`` to stdout as UTF-8 (a lone surrogate becomes a ``\\udcxx`` escape); ``bytes``
+    are UTF-8 already and written as they are."""
     out = getattr(sys.stdout, "buffer", None)
     if out is None:
-        sys.stdout.write(text)
+        sys.stdout.write(text.decode("utf-8") if isinstance(text, bytes) else text)
         return
     sys.stdout.flush()
-    out.write(text.encode("utf-8", "backslashreplace"))
+    out.write(text if isinstance(text, bytes) else text.encode("utf-8", "backslashreplace"))
 
 
-def emit_json(doc: dict, tail_key: str | None = None, tail_chunks: list[str] | None = None) -> None:
+def emit_json(doc: dict, tail_key: str | None = None, tail_chunks: list[bytes] | None = None) -> None:
     """Print ``doc`` as the one JSON document of this command.
 
     With ``tail_key``, the document gets one more key, last, whose value is a list already rendered
-    as ``tail_chunks`` (entries joined by ``",\n"`` and indented for their place, as produced by
+    as ``tail_chunks`` (UTF-8 entries joined by ``",\n"`` and indented for their place, as produced by
     :func:`trackio.store.readmetrics.metric_values_json`); the bytes are identical to dumping the
     whole document with the list inside, and the list is written chunk by chunk.
     """
@@ -66,7 +67,9 @@ def emit_json(doc: dict, tail_key: str | None = None, tail_chunks: list[str] | N
         return write(f"{head}{_dumps(tail_key)}: []\n}}\n")
     write(f"{head}{_dumps(tail_key)}: [\n")
     for i, chunk in enumerate(tail_chunks):
-        write(chunk if i == 0 else ",\n" + chunk)
+        if i:
+            write(b",\n")
+        write(chunk)
     write("\n  ]\n}\n")
 
 
