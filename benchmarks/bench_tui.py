@@ -148,6 +148,7 @@ def tick_cost(project, width: int, ticks: int = 30, new_rows: int = 10) -> tuple
             ws.refresh_all()
             ws.grid.layout_charts()
             await pilot.pause(0.3)
+            app.settle_gc()  # what the workspace does after painting loaded history (on_run_loaded)
             rows = [r.row for r in project.ordered()]
             for _ in range(ticks):
                 d = Delta(runs=rows, metrics=[_tick_block(r, new_rows, width) for r in project.ordered()])

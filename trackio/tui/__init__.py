@@ -51,7 +51,12 @@ def run_tui(project: str | None = None, run: str | None = None, interval: float 
     from .app import TrackioApp, default_glyphs
 
     app = TrackioApp(project, run, interval, directory, glyphs=default_glyphs(sys.stdout.encoding))
-    app.run()
+    try:
+        app.run()
+    finally:
+        import gc
+
+        gc.unfreeze()  # TrackioApp.settle_gc froze what was alive after loading
     if app.return_code:
         raise SystemExit(app.return_code)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from pathlib import Path
@@ -52,6 +53,16 @@ class TrackioApp(App):
         self.glyphs = glyphs
         self.last_project: str | None = None
         self._ascii = [] if glyphs.braille else [AsciiOnly()]
+
+    def settle_gc(self) -> None:
+        """Move every object alive now out of the garbage collector's sight (``gc.freeze()``), called
+        once a paint of loaded history is done. A full collection then walks only what was made since
+        (about 3,000 objects instead of 80,000): measured at 160x48 it cut the worst live tick from
+        about 90 ms to 60 ms (full collections from 66 ms to 13 ms). A workspace leaving the screen
+        undoes it (``gc.unfreeze()``), so a project switched away from can be collected, and so does
+        :func:`run_tui` when the app exits: an in-process ``trackio.show()`` leaves the collector as
+        it found it."""
+        gc.freeze()
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         return [*super().get_line_filters(), *self._ascii]

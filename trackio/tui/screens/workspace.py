@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 
 from textual import on, work
@@ -76,6 +77,7 @@ class WorkspaceScreen(ChartActions, Screen):
     def on_unmount(self) -> None:
         if self.loader is not None:
             self.loader.stop()
+        gc.unfreeze()  # this screen and its data, frozen by App.settle_gc, can be collected again
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
@@ -139,6 +141,7 @@ class WorkspaceScreen(ChartActions, Screen):
                 run.replace(block)
         self.project.loading = message.pending
         self.refresh_all()
+        self.call_after_refresh(self.app.settle_gc)
         if self.loader is not None and not self.loader.painted.is_set():
             self.call_after_refresh(self.loader.painted.set)
 
