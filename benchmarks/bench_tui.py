@@ -160,6 +160,7 @@ def tick_cost(project, width: int, ticks: int = 30, new_rows: int = 10) -> tuple
                 assert all(c._key == c.key() for c in ws.grid.charts if c.metric), "charts not redrawn"
 
     asyncio.run(go())
+    tick_cost.p90 = sorted(times)[int(0.9 * (len(times) - 1))]  # read by run() for the table
     return statistics.median(times), max(times)
 
 
@@ -205,7 +206,7 @@ def run(quick: bool) -> list[tuple[str, str, str]]:
     rows.append((f"peak memory, exact history loaded ({size})", f"{fp['rss_mib']:.0f} MiB", "<= 300 MiB"))
     med, worst = tick_cost(_fake_runs(runs, steps, width), width)
     rows.append((f"live tick UI-thread CPU, 10 new rows x {runs} runs ({size})",
-                 f"median {med:.1f} ms, max {worst:.1f} ms", "<= 50 ms"))
+                 f"median {med:.1f} ms, p90 {tick_cost.p90:.1f} ms, max {worst:.1f} ms", "<= 50 ms"))
     short, long_ = (1_000, 100_000) if quick else (10_000, 1_000_000)
     a, _ = tick_cost(_fake_runs(2, short, 4), 4, ticks=20)
     b, _ = tick_cost(_fake_runs(2, long_, 4), 4, ticks=20)

@@ -141,7 +141,8 @@ class WorkspaceScreen(ChartActions, Screen):
                 run.replace(block)
         self.project.loading = message.pending
         self.refresh_all()
-        self.call_after_refresh(self.app.settle_gc)
+        if not message.pending:  # every run's exact history is in: the model's big parts are final
+            self.call_after_refresh(self.app.settle_gc)
         if self.loader is not None and not self.loader.painted.is_set():
             self.call_after_refresh(self.loader.painted.set)
 
