@@ -3,37 +3,53 @@
 Each ``benchmarks/bench_<area>.py`` defines ``run(quick: bool) -> list[tuple[str, str, str]]``:
 rows of (what was measured, the figure, the target it is compared with). Ratios are always taken
 side by side in the same run, so a slow or noisy machine moves both sides.
+
+Each area runs in a process of its own (``--one AREA``, rows back as JSON): an area that imports
+torch must not leave the runner holding 450 MB, which Linux would report as the peak RSS
+(``ru_maxrss``) of every child started after it, and environment variables an area sets stay in it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
+def _one(area: str, quick: bool) -> int:
+    spec = importlib.util.spec_from_file_location(f"bench_{area}", HERE / f"bench_{area}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = [list(r) for r in module.run(quick)]
+    print("\n" + json.dumps(rows))
+    return 0
+
+
 def main(argv: list[str]) -> int:
     quick = "--quick" in argv
+    if "--one" in argv:
+        return _one(argv[argv.index("--one") + 1], quick)
     wanted = [a for a in argv if not a.startswith("-")]
     rows: list[tuple[str, str, str, str]] = []
     for path in sorted(HERE.glob("bench_*.py")):
         area = path.stem[len("bench_"):]
         if wanted and area not in wanted:
             continue
-        spec = importlib.util.spec_from_file_location(path.stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
         print(f"running {area} ...", file=sys.stderr, flush=True)
+        cmd = [sys.executable, str(Path(__file__).resolve()), "--one", area] + (["--quick"] if quick else [])
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
         try:
-            for what, figure, target in module.run(quick):
-                rows.append((area, what, figure, target))
-        except Exception as e:  # one broken area must not hide the others' figures
-            import traceback
-
-            traceback.print_exc()
-            rows.append((area, "FAILED", f"{type(e).__name__}: {e}"[:60], ""))
+            got = json.loads(p.stdout.strip().splitlines()[-1]) if p.returncode == 0 else None
+        except (ValueError, IndexError):
+            got = None
+        if got is None:  # one broken area must not hide the others' figures (its traceback is on stderr)
+            rows.append((area, "FAILED", f"exit status {p.returncode}", ""))
+            continue
+        rows += [(area, *r) for r in got]
     widths = [max(len(r[i]) for r in rows + [("area", "measure", "figure", "target")]) for i in range(4)]
     header = ("area", "measure", "figure", "target")
     print(" | ".join(h.ljust(w) for h, w in zip(header, widths)))
