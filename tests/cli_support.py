@@ -134,3 +134,25 @@ def build_upstream(path: Path, nan_text_row: bool = True) -> None:
                  (UP_RUN, "2026-01-01T00:00:03+00:00", "up-run", "old alert", None, "warn", 2))
     conn.commit()
     conn.close()
+
+
+def run_in_pty(args, env) -> str:
+    """Run the console script with stdout on a pseudo-terminal; everything it wrote there, decoded."""
+    import pty
+
+    master, slave = pty.openpty()
+    p = subprocess.Popen([TRACKIO, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO once the child has closed its side
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    p.wait(timeout=60)
+    os.close(master)
+    return b"".join(chunks).decode()
+

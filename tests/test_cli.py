@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cli_support import UP_RUN, build_upstream, cli, expected_json, rows, write_with_api
+from cli_support import build_upstream, cli, expected_json, rows, run_in_pty, write_with_api
 
 DATA = r'''
 import trackio
@@ -622,38 +622,14 @@ def test_broken_pipe_is_quiet(data):
     assert "Traceback" not in err and "BrokenPipe" not in err
 
 
-def _run_in_pty(args, env):
-    import os
-    import pty
-    import subprocess
-
-    from cli_support import TRACKIO
-
-    master, slave = pty.openpty()
-    p = subprocess.Popen([TRACKIO, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    p.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode()
-
-
 def test_colour_only_on_a_tty_without_no_color(data):
     import os
 
     env = {**os.environ, "TRACKIO_DIR": str(data.dir)}
     env.pop("NO_COLOR", None)
     args = ["list", "alerts", "--project", "vision-exp"]
-    assert "\x1b[" in _run_in_pty(args, env)
-    assert "\x1b[" not in _run_in_pty(args, {**env, "NO_COLOR": "1"})
+    assert "\x1b[" in run_in_pty(args, env)
+    assert "\x1b[" not in run_in_pty(args, {**env, "NO_COLOR": "1"})
     assert "\x1b[" not in run(data, *args).out
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from cli_support import TRACKIO, cli, write_with_api
+from cli_support import TRACKIO, cli, run_in_pty, write_with_api
 
 Q = "auto_log_cpu=False, auto_log_gpu=False"
 
@@ -191,33 +191,13 @@ def test_sync_without_network_fails_within_seconds(finished, tmp_path):
 
 # ------------------------------------------------------------------ 7. NO_COLOR help on a terminal
 
-def _in_pty(args, env) -> str:
-    import pty
-
-    master, slave = pty.openpty()
-    p = subprocess.Popen([TRACKIO, *args], stdout=slave, stderr=subprocess.PIPE, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    p.wait(timeout=60)
-    os.close(master)
-    return b"".join(chunks).decode()
-
-
 @pytest.mark.parametrize("args", [["--help"], [], ["list"], ["get", "metric", "--help"]])
 def test_no_color_help_on_a_terminal_has_no_ansi(args):
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR", "PY_COLORS")}
     env.update({"TERM": "xterm-256color", "COLUMNS": "100"})
-    coloured = _in_pty(args, env)
+    coloured = run_in_pty(args, env)
     assert "\x1b[" in coloured and "Usage" in coloured  # help on a terminal is styled...
-    plain = _in_pty(args, {**env, "NO_COLOR": "1"})
+    plain = run_in_pty(args, {**env, "NO_COLOR": "1"})
     assert "Usage" in plain and "\x1b" not in plain  # ...and has no escape at all under NO_COLOR
 
 
