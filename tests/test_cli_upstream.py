@@ -213,3 +213,34 @@ def test_small_floats_render_as_python_writes_them(tmp_path):
             assert f'"value": {json.dumps(v)}\n' in chunks[0].decode()
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("chunk", [2, 50_000])
+def test_escaped_strings_render_as_json_dumps_writes_them(tmp_path, monkeypatch, chunk):
+    """Stored strings holding escapes json.dumps(ensure_ascii=False) would not write: our writer's
+    ASCII-escaped row (it holds a lone surrogate), an older upstream TEXT row (ensure_ascii), a "\\/".
+    The whole-run rendering must still print the characters, as the Python path does."""
+    import sqlite3
+
+    from trackio.store import reader, readmetrics
+
+    monkeypatch.setattr(readmetrics, "CHUNK", chunk)
+    d = tmp_path / "data"
+    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
+                      "trackio.log({'name': 'plain', 'n': 0})\n"
+                      "trackio.log({'name': 'café 😀', 'file': 'x\\udcff.txt', 'n': 1})\n"
+                      "trackio.log({'name': 'tab\\there \"q\"', 'n': 2})\n"
+                      "trackio.finish()\n")
+    with sqlite3.connect(d / "p.db") as c:
+        rid, ts = c.execute("SELECT run_id, timestamp FROM metrics LIMIT 1").fetchone()
+        for step, text in ((3, r'{"name":"caf\u00e9 \u6f22","n":3}'), (4, r'{"name":"a\/b","n":4}')):
+            c.execute("INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?,?,?,?,?)",
+                      (rid, ts, "r", step, text))
+    conn = reader.connect_reader(d / "p.db")
+    try:
+        chunks, n = readmetrics.metric_values_json(conn, rid, "name")
+        text = b",\n".join(chunks).decode()
+        assert n == 5 and text == _reference(conn, rid, "name")
+        assert '"café 😀"' in text and '"café 漢"' in text and '"a/b"' in text
+    finally:
+        conn.close()

@@ -297,3 +297,33 @@ async def test_all_nan_metric_says_so_and_other_charts_still_draw(trackio_dir):
         bad, ok = app.screen.grid.charts[:2]
         assert bad.metric == "a_bad" and "no finite values" in "".join(s.text for s in bad._strips[0])
         assert braille_in(ok) > 5
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("host_froze", [False, True])
+async def test_gc_freeze_is_ours_and_undone(trackio_dir, host_froze):
+    """Once the history is loaded the app freezes what is alive (cheaper collections during live
+    ticks); leaving the workspace thaws it. A process that had frozen objects itself keeps them
+    frozen: the app then never freezes or thaws anything."""
+    import gc
+
+    write_project()
+    if host_froze:
+        gc.freeze()
+    before = gc.get_freeze_count()
+    try:
+        app = TrackioApp("exp", directory=trackio_dir, interval=0.25)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await wait_for(pilot, loaded(app, 2), what="project load")
+            await wait_for(pilot, lambda: host_froze or gc.get_freeze_count() > 0, what="gc.freeze()")
+            # (a frozen object that dies leaves the count, so the host's count can only shrink)
+            kept = (lambda: 0 < gc.get_freeze_count() <= before) if host_froze else (lambda: gc.get_freeze_count() == 0)
+            if host_froze:
+                assert kept()
+            await pilot.press("o")  # back to the project picker: the workspace unmounts
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, ProjectPicker)
+            assert kept()
+        assert kept()
+    finally:
+        gc.unfreeze()

@@ -276,11 +276,13 @@ def _dense_chunks(conn, run_id: str, metric: str, rid: str, bounds: list[tuple[i
         finally:
             conn.text_factory = factory
         text = _utf8(text)
-        # Every row in the chunk rendered, and no list value (lists are indented over several lines;
-        # objects cannot occur: fast rows have no "{" after the first character). Any "[" counts as a
-        # list: a one-byte search is ten times faster, and a "[" inside a string is rare and only
+        # Every row in the chunk rendered, no list value (lists are indented over several lines;
+        # objects cannot occur: fast rows have no "{" after the first character) and no escape: a
+        # stored string may hold escapes json.dumps(ensure_ascii=False) does not write ("\u00e9" from
+        # an ensure_ascii writer such as older upstream trackio, or our writer's rows that hold a
+        # lone surrogate; "\/"). One-byte searches: a "[" or "\" inside a string is rare and only
         # sends the chunk to Python.
-        if text.count(key) != n or b"[" in text:
+        if text.count(key) != n or b"[" in text or b"\\" in text:
             rows = _value_rows(conn, run_id, metric, None, ids=(lo, hi))
             text, n = _render_rows(rows).encode("utf-8", "backslashreplace"), len(rows)
         out.append((text, n))

@@ -54,9 +54,7 @@ def run_tui(project: str | None = None, run: str | None = None, interval: float 
     try:
         app.run()
     finally:
-        import gc
-
-        gc.unfreeze()  # TrackioApp.settle_gc froze what was alive after loading
+        app.release_gc()  # TrackioApp.settle_gc froze what was alive after loading
     if app.return_code:
         raise SystemExit(app.return_code)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import re
 
 from textual import on, work
@@ -77,7 +76,7 @@ class WorkspaceScreen(ChartActions, Screen):
     def on_unmount(self) -> None:
         if self.loader is not None:
             self.loader.stop()
-        gc.unfreeze()  # this screen and its data, frozen by App.settle_gc, can be collected again
+        self.app.release_gc()  # this screen and its data, frozen by settle_gc, can be collected again
 
     def on_resize(self, event: Resize) -> None:
         self._apply_size(event.size.width, event.size.height)
