@@ -144,6 +144,10 @@ def test_version_and_help_on_every_level(data):
     (["get", "snapshot", "--project", "vision-exp", "--run", "baseline", "--around", "1",
       "--at-time", "2026-01-01"], "'--at-time'"),
     (["sync", "--project", "p", "--sdk", "bogus"], "'--sdk'"),
+    (["list", "alerts", "--project", "vision-exp", "--since", "9999-12-31T23:59:59-01:00"],
+     "Invalid value for '--since': '9999-12-31T23:59:59-01:00' is outside the range of dates"),
+    (["get", "metric", "--project", "vision-exp", "--run", "baseline", "--metric", "lr",
+      "--at-time", "0001-01-01T00:00:00+01:00"], "'--at-time': '0001-01-01T00:00:00+01:00' is outside"),
 ])
 def test_usage_errors_exit_2_naming_the_option(data, args, needle):
     r = run(data, *args)

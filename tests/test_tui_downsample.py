@@ -184,6 +184,9 @@ def test_window_follows_the_tail_centres_on_anchor_and_clamps():
     v.anchor = 3.0
     assert window((0.0, 1000.0), v) == (0.0, 100.0)
     assert window((5.0, 5.0), View()) == (4.5, 5.5)
+    top = float(2**63 - 1)  # steps 2**63-2 and 2**63-1 are one float: the window must still have width
+    lo, hi = window((top, top), View())
+    assert lo < top < hi
 
 
 def test_x_axis_modes_step_relative_wall_and_metric():
@@ -221,3 +224,16 @@ def test_dense_series_store_no_positions_until_a_gap():
                       {"m": Column(np.array([1]), np.array([5.0]))}))
     assert s.pos.v.tolist() == [0, 1, 2, 4] and s.y.v.tolist() == [1, 2, 3, 5]
     assert r.x_of("step", s.pos.index).tolist() == [0, 1, 2, 4]
+
+
+def test_pyramid_keeps_points_at_steps_near_2_63():
+    """Steps 2**62 and 2**63-1 (floats 4.6e18 and 2**63): bucket numbers stay in int64 and a bucket
+    whose width vanishes in float arithmetic is still found by a window around it."""
+    from trackio.tui.downsample import Pyramid
+
+    for xs in ([float(2**62)], [float(2**63 - 2), float(2**63 - 1)]):
+        p = Pyramid()
+        p.add(np.array(xs), np.arange(1.0, len(xs) + 1))
+        lo, hi = window((xs[0], xs[-1]), View())
+        b = p.project(lo, hi, 40)
+        assert b.idx.size == 1 and b.hi[0] == len(xs) and b.lo[0] == 1.0

@@ -126,6 +126,12 @@ def test_a_rebuilt_series_gets_a_new_version():  # 4
     assert r.metrics["m"].version != before and r.metrics["m"].hi == 198.0
 
 
+def test_step_labels_stay_readable_up_to_2_63():
+    assert fmt_x(950.0, "step") == "950" and fmt_x(12_345.0, "step") == "12.35k"
+    assert fmt_x(4_500_000.0, "step") == "4.5M"
+    assert fmt_x(float(2**62), "step") == "4.61e18" and fmt_x(-3e12, "step") == "-3e12"
+
+
 def test_wall_time_labels_are_local_with_the_date_over_long_spans(monkeypatch):  # 21
     monkeypatch.setenv("TZ", "Asia/Tokyo")
     time.tzset()

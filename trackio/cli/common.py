@@ -60,7 +60,9 @@ def _timestamp(value: Optional[str]) -> Optional[str]:
     if value is not None:
         try:
             parse_ts(value)
-        except ValueError:
+        except ValueError as e:
+            if "outside the range" in str(e):
+                raise typer.BadParameter(str(e)) from None
             raise typer.BadParameter(
                 f"'{value}' is not an ISO 8601 timestamp. Expected YYYY-MM-DD or "
                 f"YYYY-MM-DDTHH:MM[:SS[.ffffff]] ('T' or a space), with an optional Z or ±HH:MM offset "

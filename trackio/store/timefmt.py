@@ -75,6 +75,8 @@ def parse_ts(text: str) -> datetime:
         return datetime.fromisoformat(normal).astimezone(_UTC)
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None
+    except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last instant datetime holds
+        raise ValueError(f"{text!r} is outside the range of dates that can be compared (years 1-9999 in UTC)") from None
 
 
 def ts_key(text: str) -> float:

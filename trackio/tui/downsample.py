@@ -141,7 +141,8 @@ class Pyramid:
         self.xmax = max(self.xmax, float(x.max()))
         while (self.xmax - self.xmin) / self.width >= self.cap - 1:
             self._merge()
-        k = np.floor(x / self.width).astype(np.int64)
+        # Bucket numbers as int64: x near 2**63 (float steps round up to 2**63) stays in range.
+        k = np.clip(np.floor(x / self.width), -(2.0**63), 2.0**63 - 1024).astype(np.int64)
         new = aggregate(k, y)
         if self._b.idx.size == 0:
             self._b = new
@@ -165,7 +166,8 @@ class Pyramid:
         if b.idx.size == 0:
             return b
         start = b.idx * self.width
-        keep = (start <= xhi) & (start + self.width > xlo)
+        # (start >= xlo: near 2**63 a width of 1 vanishes in start + width, which then equals start)
+        keep = (start <= xhi) & ((start + self.width > xlo) | (start >= xlo))
         if not keep.all():
             b = Buckets(*(a[keep] for a in b))
             start = start[keep]

@@ -73,8 +73,9 @@ def window(bounds: tuple[float, float], view: View) -> tuple[float, float]:
         else:
             lo = min(max(lo, view.anchor - view.zoom / 2), hi - view.zoom)
             hi = lo + view.zoom
-    if hi - lo <= 0:
-        lo, hi = lo - 0.5, hi + 0.5
+    if hi - lo <= 0:  # one x: centre it (by more than half a step where floats are that coarse, ~2**63)
+        pad = max(0.5, 1e-9 * max(abs(lo), abs(hi)))
+        lo, hi = lo - pad, hi + pad
     return lo, hi
 
 

@@ -226,6 +226,8 @@ def fmt_x(v: float, mode: str, span: float = 0.0) -> str:
         return ""
     if mode == "step":
         a = abs(v)
+        if a >= 1e9:
+            return _sci(v, 3)  # 4.61e18, never 4.61e+12M
         if a >= 1e6:
             return f"{v / 1e6:.3g}M"
         if a >= 1e4:

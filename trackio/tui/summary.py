@@ -71,7 +71,8 @@ def print_summary(project: str | None, run: str | None, directory: Path | None, 
                 out.write("  (no numeric metrics)\n")
             for k, text in sorted((block.texts or {}).items()):
                 out.write(f"  {k}  text: {text}\n")
-            width = max((len(k) for k in block.columns), default=0)
+            # Names align in a column, but one very long name only pushes its own line out.
+            width = min(max((len(k) for k in block.columns), default=0), 40)
             for k in sorted(block.columns):
                 y = block.columns[k].y
                 fin = y[np.isfinite(y)]
