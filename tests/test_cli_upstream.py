@@ -8,6 +8,7 @@ its Python fallback must render identical bytes.
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 
 import pytest
 
@@ -107,6 +108,28 @@ def _reference(conn, run_id, metric, window=None) -> str:
     return text[len('{\n  "values": [\n'):-len("\n  ]\n}")] if entries else ""
 
 
+def _write_run(tmp_path, body: str):
+    """Run ``body`` after ``trackio.init(project='p', name='r')`` in a subprocess; the project file."""
+    d = tmp_path / "data"
+    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n" + body
+                   + "trackio.finish()\n")
+    return d / "p.db"
+
+
+@contextmanager
+def _read_traced(db):
+    """``(connection, id of its first run, list collecting each SQL statement it runs)``."""
+    from trackio.store import reader
+
+    conn = reader.connect_reader(db)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        yield conn, reader.project_runs(conn)[0].id, statements
+    finally:
+        conn.close()
+
+
 @pytest.mark.parametrize("chunk", [2, 3, 50_000])
 def test_sql_rendering_equals_python_rendering(up, monkeypatch, chunk):
     from trackio.store import readmetrics, reader
@@ -143,17 +166,10 @@ def test_python_values_match_a_plain_decode_of_every_row(up):
 def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
     """A run written by our writer is rendered by SQL (concatenation + group_concat), not row by row in
     Python; only chunks holding rows SQL cannot read exactly fall back."""
-    from trackio.store import reader, readmetrics
+    from trackio.store import readmetrics
 
-    d = tmp_path / "data"
-    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
-                      "for i in range(300):\n    trackio.log({'loss': 1 / (i + 1), 'seq': [i] if i == 250 else i})\n"
-                      "trackio.finish()\n")
-    conn = reader.connect_reader(d / "p.db")
-    statements = []
-    conn.set_trace_callback(statements.append)
-    try:
-        run_id = reader.project_runs(conn)[0].id
+    db = _write_run(tmp_path, "for i in range(300):\n    trackio.log({'loss': 1 / (i + 1), 'seq': [i] if i == 250 else i})\n")
+    with _read_traced(db) as (conn, run_id, statements):
         statements.clear()
         chunks, n = readmetrics.metric_values_json(conn, run_id, "loss")
         assert n == 300 and not any("ORDER BY id" in s for s in statements)
@@ -162,57 +178,39 @@ def test_whole_run_json_is_rendered_by_sqlite_for_our_rows(tmp_path):
         chunks, n = readmetrics.metric_values_json(conn, run_id, "seq")
         assert n == 300 and sum("ORDER BY id" in s for s in statements) == 1  # one chunk re-read in Python
         assert b",\n".join(chunks).decode() == _reference(conn, run_id, "seq")
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("chunk", [4, 7, 50_000])
 def test_sparse_metric_is_rendered_by_sqlite_and_matches_python(tmp_path, monkeypatch, chunk):
     """A metric logged in every third row only: SQL notices the missing rows, filters them from then
     on, and renders the same text as Python; no chunk falls back to a row-by-row read."""
-    from trackio.store import reader, readmetrics
+    from trackio.store import readmetrics
 
     monkeypatch.setattr(readmetrics, "CHUNK", chunk)
-    d = tmp_path / "data"
-    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
-                      "for i in range(60):\n    row = {'loss': 1 / (i + 1)}\n"
-                      "    if i % 3 == 2:\n        row['eval/acc'] = i / 100\n    trackio.log(row)\n"
-                      "trackio.finish()\n")
-    conn = reader.connect_reader(d / "p.db")
-    statements = []
-    conn.set_trace_callback(statements.append)
-    try:
-        run_id = reader.project_runs(conn)[0].id
+    db = _write_run(tmp_path, "for i in range(60):\n    row = {'loss': 1 / (i + 1)}\n"
+                              "    if i % 3 == 2:\n        row['eval/acc'] = i / 100\n    trackio.log(row)\n")
+    with _read_traced(db) as (conn, run_id, statements):
         for metric in ("eval/acc", "loss", "nope"):
             statements.clear()
             chunks, n = readmetrics.metric_values_json(conn, run_id, metric)
             assert not any("ORDER BY id" in s for s in statements), metric
             assert n == {"eval/acc": 20, "loss": 60, "nope": 0}[metric]
             assert b",\n".join(chunks).decode() == _reference(conn, run_id, metric)
-    finally:
-        conn.close()
 
 
 def test_small_floats_render_as_python_writes_them(tmp_path):
-    """The writer stores orjson's float text (``3e-6``, ``0.000015``); ``get metric --json`` must still
-    print what ``json.dumps`` prints (``3e-06``, ``1.5e-05``), the same with or without a window."""
-    from trackio.store import reader, readmetrics
+    """Floats whose text differs between encoders (``3e-06`` vs orjson's ``3e-6``, ``1.5e-05`` vs
+    ``0.000015``): ``get metric --json`` prints what ``json.dumps`` prints, as the windowed path does."""
+    from trackio.store import readmetrics
 
-    d = tmp_path / "data"
     values = [3e-6, 1.5e-05, -2.5e-9, 1e-10, 0.0001, 1e16, 123.0, -0.0, 7e-5, 9.999e-06]
-    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
-                      f"for v in {values!r}:\n    trackio.log({{'lr': v, 'n': 1}})\n"
-                      "trackio.finish()\n")
-    conn = reader.connect_reader(d / "p.db")
-    try:
-        run_id = reader.project_runs(conn)[0].id
+    db = _write_run(tmp_path, f"for v in {values!r}:\n    trackio.log({{'lr': v, 'n': 1}})\n")
+    with _read_traced(db) as (conn, run_id, _):
         chunks, n = readmetrics.metric_values_json(conn, run_id, "lr")
         assert n == len(values)
         assert b",\n".join(chunks).decode() == _reference(conn, run_id, "lr")
         for v in values:
             assert f'"value": {json.dumps(v)}\n' in chunks[0].decode()
-    finally:
-        conn.close()
 
 
 @pytest.mark.parametrize("chunk", [2, 50_000])
@@ -222,25 +220,19 @@ def test_escaped_strings_render_as_json_dumps_writes_them(tmp_path, monkeypatch,
     The whole-run rendering must still print the characters, as the Python path does."""
     import sqlite3
 
-    from trackio.store import reader, readmetrics
+    from trackio.store import readmetrics
 
     monkeypatch.setattr(readmetrics, "CHUNK", chunk)
-    d = tmp_path / "data"
-    write_with_api(d, "import trackio\ntrackio.init(project='p', name='r', auto_log_cpu=False)\n"
-                      "trackio.log({'name': 'plain', 'n': 0})\n"
-                      "trackio.log({'name': 'café 😀', 'file': 'x\\udcff.txt', 'n': 1})\n"
-                      "trackio.log({'name': 'tab\\there \"q\"', 'n': 2})\n"
-                      "trackio.finish()\n")
-    with sqlite3.connect(d / "p.db") as c:
+    db = _write_run(tmp_path, "trackio.log({'name': 'plain', 'n': 0})\n"
+                              "trackio.log({'name': 'café 😀', 'file': 'x\\udcff.txt', 'n': 1})\n"
+                              "trackio.log({'name': 'tab\\there \"q\"', 'n': 2})\n")
+    with sqlite3.connect(db) as c:
         rid, ts = c.execute("SELECT run_id, timestamp FROM metrics LIMIT 1").fetchone()
         for step, text in ((3, r'{"name":"caf\u00e9 \u6f22","n":3}'), (4, r'{"name":"a\/b","n":4}')):
             c.execute("INSERT INTO metrics (run_id, timestamp, run_name, step, metrics) VALUES (?,?,?,?,?)",
                       (rid, ts, "r", step, text))
-    conn = reader.connect_reader(d / "p.db")
-    try:
+    with _read_traced(db) as (conn, _, _):
         chunks, n = readmetrics.metric_values_json(conn, rid, "name")
         text = b",\n".join(chunks).decode()
         assert n == 5 and text == _reference(conn, rid, "name")
         assert '"café 😀"' in text and '"café 漢"' in text and '"a/b"' in text
-    finally:
-        conn.close()

@@ -19,7 +19,7 @@ import typer
 from ..store.paths import canon, data_dir
 from ..store.reader import (LEVELS, ProjectUnreadable, RunNotFound, RunRow, connect_reader, lenient_text,
                             project_runs, resolve_run)
-from ..store.timefmt import parse_ts
+from ..store.timefmt import OutOfRange, parse_ts
 from .output import safe
 
 
@@ -60,9 +60,9 @@ def _timestamp(value: Optional[str]) -> Optional[str]:
     if value is not None:
         try:
             parse_ts(value)
-        except ValueError as e:
-            if "outside the range" in str(e):
-                raise typer.BadParameter(str(e)) from None
+        except OutOfRange as e:
+            raise typer.BadParameter(str(e)) from None
+        except ValueError:
             raise typer.BadParameter(
                 f"'{value}' is not an ISO 8601 timestamp. Expected YYYY-MM-DD or "
                 f"YYYY-MM-DDTHH:MM[:SS[.ffffff]] ('T' or a space), with an optional Z or ±HH:MM offset "

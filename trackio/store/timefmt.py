@@ -50,6 +50,10 @@ _ISO = re.compile(
 )
 
 
+class OutOfRange(ValueError):
+    """A well-formed timestamp outside the instants ``datetime`` holds (years 1-9999 in UTC)."""
+
+
 def parse_ts(text: str) -> datetime:
     """Parse an ISO 8601 timestamp into an aware UTC datetime.
 
@@ -57,7 +61,8 @@ def parse_ts(text: str) -> datetime:
     ``Z``/``z``/``±HH:MM``/``±HHMM``/``±HH`` offset; no offset means UTC.
 
     Raises:
-        ValueError: ``text`` is not such a timestamp (or names an impossible date or time).
+        ValueError: ``text`` is not such a timestamp (or names an impossible date or time);
+            :class:`OutOfRange` (a ValueError) when it is one that ``datetime`` cannot hold in UTC.
     """
     m = _ISO.match(text) if isinstance(text, str) else None
     if not m:
@@ -76,7 +81,7 @@ def parse_ts(text: str) -> datetime:
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 timestamp") from None
     except OverflowError:  # e.g. 9999-12-31T23:59:59-01:00 is after the last instant datetime holds
-        raise ValueError(f"{text!r} is outside the range of dates that can be compared (years 1-9999 in UTC)") from None
+        raise OutOfRange(f"{text!r} is outside the range of dates that can be compared (years 1-9999 in UTC)") from None
 
 
 def ts_key(text: str) -> float:
